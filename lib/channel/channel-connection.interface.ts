@@ -1,0 +1,25 @@
+import type { PubSub } from '../pubsub/pubsub.js';
+import type { SharedFrame } from '../pubsub/fastlane.js';
+import type { OutFrame, Serializer } from '../serializers/serializer.interface.js';
+import type { ChannelServer } from './channel-server.js';
+
+/**
+ * The connection as a channel sees it. `socket/` implements it; `channel/`
+ * never imports `socket/` (imports point one way, STYLE.md 1).
+ */
+export interface ChannelConnection {
+  readonly serializer: Serializer;
+  /** The connection's assigns, copied into each channel at join. */
+  readonly assigns: Readonly<Record<string, any>>;
+  readonly id: string | null;
+  readonly pubsub: PubSub;
+  readonly shutdownTimeoutMs: number;
+  /** False once the transport is closing or closed: writes are dropped. */
+  readonly isOpen: boolean;
+  /** A human-readable peer for log lines. */
+  readonly peer: string;
+  write(frame: OutFrame): void;
+  writeShared(frame: SharedFrame): void;
+  /** The channel ended: drop it from the table if it is still the one registered for its topic. */
+  channelEnded(channel: ChannelServer): void;
+}

@@ -1,0 +1,691 @@
+/**
+ * One joined topic on one connection: the analogue of Phoenix's channel
+ * process.
+ *
+ * How a message travels: the connection decodes a frame and calls `join`,
+ * `handleIn` or `leave` here; broadcasts arrive through `deliver` (the PubSub
+ * calls it). Non-intercepted broadcasts go straight to the connection as a
+ * shared frame (the fastlane). Everything else becomes a task in this
+ * channel's mailbox, and tasks run one at a time, in arrival order, even when
+ * a handler is async. A handler's result decides what is written
+ * (PROTOCOL.md 5.2). User code is wrapped here and nowhere else: a throw
+ * crashes this channel only.
+ */
+import { Logger, type LogLevel } from '@nestjs/common';
+import { MESSAGES, describe, filterParams } from '../channels.messages.js';
+import { REASON, WIRE } from '../channels.constants.js';
+import { ChannelError } from '../errors/channel.error.js';
+import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
+import type { FastlaneCache } from '../pubsub/fastlane.js';
+import type { Subscriber } from '../pubsub/subscriber.interface.js';
+import type { ChannelDefinition } from '../registry/channel-definition.js';
+import { isBinaryPayload, type Broadcast, type Ref } from '../serializers/message.js';
+import type { ChannelConnection } from './channel-connection.interface.js';
+import { ChannelSocket } from './channel-socket.js';
+import { NoReply, Reply, Stop, isGracefulReason } from './results.js';
+import { SocketRef } from './socket-ref.js';
+
+const enum State {
+  Joining,
+  Joined,
+  Closed,
+}
+
+const enum TaskKind {
+  Join,
+  In,
+  Leave,
+  Out,
+  Info,
+}
+
+interface Task {
+  readonly kind: TaskKind;
+  readonly event: string;
+  readonly payload: unknown;
+  readonly ref: Ref;
+}
+
+/** How an ended channel tells its client (PROTOCOL.md 4.6). */
+const enum EndFrame {
+  None,
+  Close,
+  Error,
+}
+
+/** Why a channel ends, as `@Terminate` receives it. @publicApi */
+export type TerminateReason =
+  | { shutdown: 'left' | 'closed' | 'disconnected' | 'duplicate_join' | 'draining' | 'inactive' | (string & {}) }
+  | 'normal'
+  | 'shutdown'
+  | Error
+  | unknown;
+
+const ACCEPTED_JOIN = 'undefined, a value (the ok response), reply(status, payload), or a thrown ChannelError';
+const ACCEPTED_OUT = 'undefined, noreply() or stop(reason)';
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+export class ChannelServer implements Subscriber {
+  /** The channel's join_ref for its pushes and replies: `join_ref ?? ref` of the join message. */
+  readonly joinRef: Ref;
+  readonly socket: ChannelSocket;
+
+  private readonly logger: Logger;
+  private state = State.Joining;
+  private instance: any = null;
+  private subscribed = false;
+  private external: Set<string> | null = null;
+  /** Fastlaned broadcasts that arrived between subscribe and the join reply. */
+  private preJoin: Array<[Broadcast, FastlaneCache]> | null = null;
+  /** The ref of the client message being handled, for `socket.ref()`. */
+  private currentRef: Ref = null;
+  private currentEvent: string | null = null;
+
+  private queue: Array<Task | undefined> = [];
+  private head = 0;
+  private running = false;
+  private idleWaiters: Array<() => void> | null = null;
+  private terminated: Promise<void> | null = null;
+  /** The channel a duplicate join replaces, until its phx_close is written. */
+  private previous: ChannelServer | null = null;
+  private readonly resume = (): void => this.runQueue();
+
+  constructor(
+    readonly connection: ChannelConnection,
+    readonly definition: ChannelDefinition,
+    readonly topic: string,
+    /** The join message's join_ref exactly as received (PROTOCOL.md 3). */
+    readonly storedJoinRef: Ref,
+    joinMessageRef: Ref,
+  ) {
+    this.joinRef = storedJoinRef ?? joinMessageRef;
+    this.logger = new Logger(definition.name);
+    this.socket = new ChannelSocket(this, connection.assigns);
+  }
+
+  get isJoined(): boolean {
+    return this.state === State.Joined;
+  }
+
+  get isClosed(): boolean {
+    return this.state === State.Closed;
+  }
+
+  // ── Entry points from the connection ─────────────────────────────────────
+
+  /**
+   * Queues the join. `previous` is the channel a duplicate join replaces: it
+   * is shut down (terminate runs) before this join's `@Join` is called, and
+   * its `phx_close` follows this join's reply (PROTOCOL.md 4.4).
+   */
+  join(payload: unknown, ref: Ref, previous: ChannelServer | null): void {
+    this.previous = previous;
+    this.schedule({ kind: TaskKind.Join, event: WIRE.join, payload, ref });
+  }
+
+  handleIn(event: string, payload: unknown, ref: Ref): void {
+    this.schedule({ kind: TaskKind.In, event, payload, ref });
+  }
+
+  leave(ref: Ref): void {
+    this.schedule({ kind: TaskKind.Leave, event: WIRE.leave, payload: null, ref });
+  }
+
+  /** PubSub delivery (PROTOCOL.md 5.5): fastlane, intercept, or an external topic's broadcast. */
+  deliver(broadcast: Broadcast, fastlane: FastlaneCache): void {
+    if (this.state === State.Closed) return;
+    if (broadcast.topic !== this.topic) {
+      this.schedule({ kind: TaskKind.Info, event: broadcast.event, payload: broadcast, ref: null });
+      return;
+    }
+    const intercepts = this.definition.intercepts;
+    if (intercepts !== null && intercepts.has(broadcast.event)) {
+      this.schedule({ kind: TaskKind.Out, event: broadcast.event, payload: broadcast.payload, ref: null });
+      return;
+    }
+    if (this.state !== State.Joined) {
+      // Subscribed but the join reply is not written yet: the reply must come first (PROTOCOL.md 4.3 step 6).
+      (this.preJoin ??= []).push([broadcast, fastlane]);
+      return;
+    }
+    this.fastlane(broadcast, fastlane);
+  }
+
+  private fastlane(broadcast: Broadcast, fastlane: FastlaneCache): void {
+    let frame;
+    try {
+      frame = fastlane.frameFor(this.connection.serializer);
+    } catch (error) {
+      this.logger.error(`cannot encode broadcast '${broadcast.event}' on ${this.topic}: ${describe(error)}`);
+      return;
+    }
+    this.connection.writeShared(frame);
+  }
+
+  /**
+   * Ends the channel from outside (connection closed, socket-id disconnect,
+   * drain, duplicate join). No frame is written; terminate runs once the
+   * handler in flight, if any, has finished, within `shutdownTimeout`.
+   */
+  shutdown(reason: TerminateReason): Promise<void> {
+    if (this.state === State.Closed) return this.terminated ?? Promise.resolve();
+    this.close();
+    this.terminated = this.whenIdle().then(() => this.runTerminate(reason));
+    return this.terminated;
+  }
+
+  // ── Verbs of ChannelSocket ───────────────────────────────────────────────
+
+  push(event: string, payload: unknown): void {
+    if (this.state === State.Joining) {
+      throw new ChannelsError(ERROR_CODE.notJoined, MESSAGES.notJoined('socket.push'));
+    }
+    this.connection.write(this.connection.serializer.encodeMessage(this.joinRef, null, this.topic, event, payload));
+  }
+
+  broadcast(event: string, payload: unknown, excludeSelf: boolean): Promise<void> {
+    if (this.state === State.Joining) {
+      return Promise.reject(new ChannelsError(ERROR_CODE.notJoined, MESSAGES.notJoined('socket.broadcast')));
+    }
+    if (!isBroadcastPayload(payload)) {
+      return Promise.reject(
+        new ChannelsError(ERROR_CODE.serialization, MESSAGES.badPushPayload(`${this.definition.name} broadcast('${event}')`, payload)),
+      );
+    }
+    return this.connection.pubsub.broadcast(this.topic, event, payload, excludeSelf ? this : null);
+  }
+
+  ref(): SocketRef {
+    if (this.state !== State.Joined || this.currentRef === null) {
+      throw new ChannelsError(ERROR_CODE.noRef, MESSAGES.noRef());
+    }
+    return new SocketRef(this, this.topic, this.joinRef, this.currentRef);
+  }
+
+  replyLater(ref: Ref, status: string, response: unknown): void {
+    if (this.state === State.Closed || !this.connection.isOpen) {
+      this.logger.debug(MESSAGES.refAfterEnd(this.topic));
+      return;
+    }
+    this.writeReply(ref, status, response);
+  }
+
+  sendInfo(message: unknown): void {
+    if (this.state === State.Closed) return;
+    this.schedule({ kind: TaskKind.Info, event: '', payload: message, ref: null });
+  }
+
+  async subscribeExternal(topic: string): Promise<void> {
+    if (this.state === State.Closed || topic === this.topic) return;
+    const external = (this.external ??= new Set());
+    if (external.has(topic)) return;
+    external.add(topic);
+    await this.connection.pubsub.subscribe(topic, this);
+  }
+
+  async unsubscribeExternal(topic: string): Promise<void> {
+    if (this.external === null || !this.external.delete(topic)) return;
+    await this.connection.pubsub.unsubscribe(topic, this);
+  }
+
+  // ── The mailbox ──────────────────────────────────────────────────────────
+
+  private schedule(task: Task): void {
+    this.queue.push(task);
+    if (!this.running) this.runQueue();
+  }
+
+  /** Runs tasks until the queue is empty or one is async; an async one resumes the loop when it settles. */
+  private runQueue(): void {
+    this.running = true;
+    while (this.head < this.queue.length) {
+      if (this.state === State.Closed && this.queue[this.head]!.kind !== TaskKind.Join) {
+        this.dropQueued();
+        break;
+      }
+      const task = this.queue[this.head]!;
+      this.queue[this.head++] = undefined;
+      const pending = this.process(task);
+      if (pending !== undefined) {
+        pending.then(this.resume, this.resume);
+        return;
+      }
+    }
+    this.queue.length = 0;
+    this.head = 0;
+    this.running = false;
+    const waiters = this.idleWaiters;
+    if (waiters !== null) {
+      this.idleWaiters = null;
+      for (const wake of waiters) wake();
+    }
+  }
+
+  private whenIdle(): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    return new Promise((resolve) => (this.idleWaiters ??= []).push(resolve));
+  }
+
+  private dropQueued(): void {
+    this.queue.length = 0;
+    this.head = 0;
+  }
+
+  private process(task: Task): PromiseLike<unknown> | undefined {
+    switch (task.kind) {
+      case TaskKind.Join:
+        return this.runJoin(task);
+      case TaskKind.In:
+        return this.runIn(task);
+      case TaskKind.Leave:
+        return this.runLeave(task);
+      case TaskKind.Out:
+        return this.runOut(task);
+      case TaskKind.Info:
+        return this.runInfo(task);
+    }
+  }
+
+  // ── Join (PROTOCOL.md 4.3, 5.1) ──────────────────────────────────────────
+
+  private runJoin(task: Task): PromiseLike<unknown> | undefined {
+    const previous = this.previous;
+    if (previous !== null) {
+      return previous.shutdown({ shutdown: 'duplicate_join' }).then(() => this.callJoin(task));
+    }
+    return this.callJoin(task);
+  }
+
+  private callJoin(task: Task): PromiseLike<unknown> | undefined {
+    if (this.state === State.Closed) {
+      // The connection went away while an earlier step ran.
+      this.writePreviousClose();
+      return undefined;
+    }
+    const startedAt = performance.now();
+    let result: unknown;
+    try {
+      this.instance = this.definition.create();
+      result = this.instance[this.definition.join](this.topic, task.payload, this.socket);
+    } catch (error) {
+      return this.joinFailed(task, error);
+    }
+    if (isThenable(result)) {
+      return result.then(
+        (value) => this.joinReturned(task, value, startedAt),
+        (error) => this.joinFailed(task, error),
+      );
+    }
+    return this.joinReturned(task, result, startedAt);
+  }
+
+  private joinReturned(task: Task, result: unknown, startedAt: number): PromiseLike<unknown> | undefined {
+    let response: unknown;
+    if (result === undefined) response = {};
+    else if (result instanceof Reply) {
+      if (result.status !== 'ok') return this.joinRefused(task, result.response, startedAt);
+      response = result.response;
+    } else if (result instanceof NoReply || result instanceof Stop) {
+      return this.joinFailed(
+        task,
+        new ChannelsError(
+          ERROR_CODE.invalidResult,
+          MESSAGES.invalidResult(`${this.definition.name}.${this.definition.join}`, ACCEPTED_JOIN, result),
+        ),
+      );
+    } else response = result;
+
+    if (this.state === State.Closed) return undefined;
+    // Subscribe before the reply is written, so no broadcast sent after the reply is missed.
+    let subscribing: void | Promise<void>;
+    try {
+      subscribing = this.connection.pubsub.subscribe(this.topic, this);
+    } catch (error) {
+      return this.joinFailed(task, error);
+    }
+    this.subscribed = true;
+    if (subscribing !== undefined) {
+      return subscribing.then(
+        () => this.confirmJoin(task, response, startedAt),
+        (error: unknown) => this.joinFailed(task, error),
+      );
+    }
+    this.confirmJoin(task, response, startedAt);
+    return undefined;
+  }
+
+  private confirmJoin(task: Task, response: unknown, startedAt: number): void {
+    if (this.state === State.Closed) {
+      this.unsubscribeAll();
+      return;
+    }
+    try {
+      this.connection.write(
+        this.connection.serializer.encodeReply(this.storedJoinRef, task.ref, this.topic, 'ok', response),
+      );
+    } catch (error) {
+      this.joinFailed(task, error);
+      return;
+    }
+    this.state = State.Joined;
+    this.writePreviousClose();
+    this.logJoin('joined', task.payload, startedAt);
+    const early = this.preJoin;
+    if (early !== null) {
+      this.preJoin = null;
+      for (const [broadcast, cache] of early) this.fastlane(broadcast, cache);
+    }
+  }
+
+  private joinFailed(task: Task, error: unknown): undefined {
+    if (error instanceof ChannelError) return this.joinRefused(task, error.payload, null);
+    this.logger.error(
+      `${MESSAGES.crashed(`${this.definition.name}.${this.definition.join}`, this.topic, null)}: ${stackOf(error)}`,
+    );
+    return this.joinRefused(task, { reason: REASON.joinCrashed }, null);
+  }
+
+  /** A refused or crashed join: error reply, no phx_close/phx_error, never registered (PROTOCOL.md 4.3 step 5). */
+  private joinRefused(task: Task, response: unknown, startedAt: number | null): undefined {
+    const wasClosed = this.state === State.Closed;
+    this.close();
+    if (!wasClosed) {
+      this.writeSafely(() =>
+        this.connection.serializer.encodeReply(this.storedJoinRef, task.ref, this.topic, 'error', response),
+      );
+    }
+    this.writePreviousClose();
+    if (startedAt !== null) this.logJoin('refused', task.payload, startedAt);
+    this.answerQueuedAfterFailedJoin();
+    return undefined;
+  }
+
+  /** Frames queued behind a join that failed: "unmatched topic" each, a leave an ok (PROTOCOL.md 5.10). */
+  private answerQueuedAfterFailedJoin(): void {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const task = this.queue[i];
+      if (task === undefined) continue;
+      if (task.kind === TaskKind.In) {
+        this.writeSafely(() =>
+          this.connection.serializer.encodeReply(null, task.ref, this.topic, 'error', { reason: REASON.unmatchedTopic }),
+        );
+      } else if (task.kind === TaskKind.Leave) {
+        this.writeSafely(() => this.connection.serializer.encodeReply(this.storedJoinRef, task.ref, this.topic, 'ok', {}));
+      }
+    }
+    this.dropQueued();
+  }
+
+  private writePreviousClose(): void {
+    const previous = this.previous;
+    if (previous === null) return;
+    this.previous = null;
+    const jr = previous.storedJoinRef;
+    this.writeSafely(() => this.connection.serializer.encodeMessage(jr, jr, this.topic, WIRE.close, {}));
+  }
+
+  private logJoin(outcome: 'joined' | 'refused', payload: unknown, startedAt: number): void {
+    const level = this.definition.options.logJoin;
+    if (level === false || this.topic.startsWith('phoenix') || !Logger.isLevelEnabled(level)) return;
+    const ms = (performance.now() - startedAt).toFixed(2);
+    this.logger[level](
+      `${outcome === 'joined' ? 'JOINED' : 'REFUSED JOIN'} ${this.topic} in ${ms}ms, params: ${describe(filterParams(payload))}`,
+    );
+  }
+
+  // ── handle_in (PROTOCOL.md 5.2) ──────────────────────────────────────────
+
+  private runIn(task: Task): PromiseLike<unknown> | undefined {
+    const method = this.definition.handleIn.get(task.event);
+    if (method === undefined) {
+      this.crash(new Error(MESSAGES.noHandleIn(this.definition.name, task.event, this.topic)), null, task.event, false);
+      return undefined;
+    }
+    const level = this.definition.options.logHandleIn;
+    const startedAt = level !== false && Logger.isLevelEnabled(level) ? performance.now() : -1;
+    this.currentRef = task.ref;
+    this.currentEvent = task.event;
+    let result: unknown;
+    try {
+      result = this.instance[method](task.payload, this.socket, task.event);
+    } catch (error) {
+      this.inThrew(task, method, error);
+      return undefined;
+    }
+    if (isThenable(result)) {
+      return result.then(
+        (value) => this.inReturned(task, method, value, startedAt),
+        (error) => this.inThrew(task, method, error),
+      );
+    }
+    this.inReturned(task, method, result, startedAt);
+    return undefined;
+  }
+
+  private inReturned(task: Task, method: string, result: unknown, startedAt: number): void {
+    this.currentRef = null;
+    this.currentEvent = null;
+    if (startedAt >= 0) {
+      const level = this.definition.options.logHandleIn as LogLevel;
+      this.logger[level](
+        `HANDLED ${task.event} INCOMING ON ${this.topic} (${this.definition.name}.${method}) in ${(performance.now() - startedAt).toFixed(2)}ms`,
+      );
+    }
+    try {
+      if (result === undefined || result instanceof NoReply) return;
+      if (result instanceof Reply) {
+        this.writeReply(task.ref, result.status, result.response);
+        return;
+      }
+      if (result instanceof Stop) {
+        if (result.reply !== null) this.writeReply(task.ref, result.reply.status, result.reply.response);
+        this.stopWith(result.reason, `${this.definition.name}.${method}`);
+        return;
+      }
+      this.writeReply(task.ref, 'ok', result);
+    } catch (error) {
+      // The reply could not be encoded (e.g. a binary field over 255 bytes): that is a crash (P-53).
+      this.crash(error, `${this.definition.name}.${method}`, task.event, true);
+    }
+  }
+
+  private inThrew(task: Task, method: string, error: unknown): void {
+    this.currentRef = null;
+    this.currentEvent = null;
+    if (error instanceof ChannelError) {
+      this.writeSafely(() =>
+        this.connection.serializer.encodeReply(this.joinRef, task.ref, this.topic, 'error', error.payload),
+      );
+      return;
+    }
+    this.crash(error, `${this.definition.name}.${method}`, task.event, true);
+  }
+
+  // ── Leave (PROTOCOL.md 4.5) ──────────────────────────────────────────────
+
+  private runLeave(task: Task): PromiseLike<unknown> | undefined {
+    this.writeSafely(() => this.connection.serializer.encodeReply(this.joinRef, task.ref, this.topic, 'ok', {}));
+    return this.end({ shutdown: 'left' }, EndFrame.Close);
+  }
+
+  // ── handle_out and handle_info (PROTOCOL.md 5.5) ─────────────────────────
+
+  private runOut(task: Task): PromiseLike<unknown> | undefined {
+    const method = this.definition.handleOut.get(task.event);
+    if (method === undefined) {
+      this.crash(new Error(MESSAGES.noHandleOut(this.definition.name, task.event)), null, task.event, false);
+      return undefined;
+    }
+    return this.callCallback(method, [task.payload, this.socket, task.event], task.event);
+  }
+
+  private runInfo(task: Task): PromiseLike<unknown> | undefined {
+    const method = this.definition.handleInfo;
+    if (method === null) {
+      this.logger.warn(MESSAGES.noHandleInfo(this.definition.name, this.topic));
+      return undefined;
+    }
+    return this.callCallback(method, [task.payload, this.socket], null);
+  }
+
+  /** `@HandleOut` / `@HandleInfo`: only undefined, noreply() or stop(...) are accepted. */
+  private callCallback(method: string, args: unknown[], event: string | null): PromiseLike<unknown> | undefined {
+    const where = `${this.definition.name}.${method}`;
+    let result: unknown;
+    try {
+      result = this.instance[method](...args);
+    } catch (error) {
+      this.crash(error, where, event, true);
+      return undefined;
+    }
+    if (isThenable(result)) {
+      return result.then(
+        (value) => this.callbackReturned(where, value, event),
+        (error) => this.crash(error, where, event, true),
+      );
+    }
+    this.callbackReturned(where, result, event);
+    return undefined;
+  }
+
+  private callbackReturned(where: string, result: unknown, event: string | null): void {
+    if (result === undefined || result instanceof NoReply) return;
+    if (result instanceof Stop) {
+      this.stopWith(result.reason, where);
+      return;
+    }
+    this.crash(new ChannelsError(ERROR_CODE.invalidResult, MESSAGES.invalidResult(where, ACCEPTED_OUT, result)), null, event, false);
+  }
+
+  // ── Ending (PROTOCOL.md 4.6, 5.7) ────────────────────────────────────────
+
+  private stopWith(reason: unknown, where: string): void {
+    if (isGracefulReason(reason)) {
+      void this.end(reason, EndFrame.Close);
+      return;
+    }
+    this.logger.error(MESSAGES.stoppedAbnormally(where, this.topic, reason));
+    void this.end(reason, EndFrame.Error);
+  }
+
+  /** A throw in user code, or an invalid result: log, phx_error, terminate with the error. */
+  private crash(error: unknown, where: string | null, event: string | null, withStack: boolean): void {
+    const head = where === null ? '' : `${MESSAGES.crashed(where, this.topic, event)}: `;
+    this.logger.error(`${head}${withStack ? stackOf(error) : describe(error)}`);
+    void this.end(error, EndFrame.Error);
+  }
+
+  /** Ends from inside the mailbox: the wire learns first, then terminate runs. */
+  private end(reason: unknown, frame: EndFrame): PromiseLike<unknown> | undefined {
+    if (this.state === State.Closed) return undefined;
+    this.close();
+    const jr = this.storedJoinRef;
+    if (frame === EndFrame.Close) {
+      this.writeSafely(() => this.connection.serializer.encodeMessage(jr, jr, this.topic, WIRE.close, {}));
+    } else if (frame === EndFrame.Error) {
+      this.writeSafely(() =>
+        this.connection.serializer.encodeMessage(jr, jr, this.topic, WIRE.error, { reason: REASON.channelCrash }),
+      );
+    }
+    this.terminated = this.runTerminate(reason);
+    return this.terminated;
+  }
+
+  /** Leaves the table and the PubSub; idempotent. */
+  private close(): void {
+    if (this.state === State.Closed) return;
+    this.state = State.Closed;
+    this.preJoin = null;
+    this.connection.channelEnded(this);
+    this.unsubscribeAll();
+  }
+
+  private unsubscribeAll(): void {
+    const pubsub = this.connection.pubsub;
+    if (this.subscribed) {
+      this.subscribed = false;
+      swallowAsync(pubsub.unsubscribe(this.topic, this), this.logger, this.topic);
+    }
+    if (this.external !== null) {
+      for (const topic of this.external) swallowAsync(pubsub.unsubscribe(topic, this), this.logger, topic);
+      this.external = null;
+    }
+  }
+
+  /** Runs `@Terminate` once, bounded by `shutdownTimeout`; never rejects. */
+  private runTerminate(reason: unknown): Promise<void> {
+    const method = this.definition.terminate;
+    if (method === null || this.instance === null) return Promise.resolve();
+    const where = `${this.definition.name}.${method}`;
+    let result: unknown;
+    try {
+      result = this.instance[method](reason, this.socket);
+    } catch (error) {
+      this.logger.error(`${where} threw: ${stackOf(error)}`);
+      return Promise.resolve();
+    }
+    if (!isThenable(result)) {
+      this.checkTerminateResult(where, result);
+      return Promise.resolve();
+    }
+    const limitMs = this.connection.shutdownTimeoutMs;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn(`${where} did not finish within shutdownTimeout (${limitMs}ms); cut off`);
+        resolve();
+      }, limitMs);
+      timer.unref?.();
+      result.then(
+        (value) => {
+          clearTimeout(timer);
+          this.checkTerminateResult(where, value);
+          resolve();
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          this.logger.error(`${where} threw: ${stackOf(error)}`);
+          resolve();
+        },
+      );
+    });
+  }
+
+  private checkTerminateResult(where: string, result: unknown): void {
+    if (result === undefined || result instanceof NoReply) return;
+    this.logger.error(MESSAGES.invalidResult(where, 'undefined or noreply()', result));
+  }
+
+  // ── Writing ──────────────────────────────────────────────────────────────
+
+  private writeReply(ref: Ref, status: string, response: unknown): void {
+    this.connection.write(this.connection.serializer.encodeReply(this.joinRef, ref, this.topic, status, response));
+  }
+
+  /** For frames the protocol requires even when a payload is odd: an encoding failure is logged, not thrown. */
+  private writeSafely(encode: () => ReturnType<ChannelConnection['serializer']['encodeReply']>): void {
+    try {
+      this.connection.write(encode());
+    } catch (error) {
+      this.logger.error(`cannot encode a frame for ${this.topic}: ${describe(error)}`);
+    }
+  }
+}
+
+/** Broadcast payloads must be objects or binary (PROTOCOL.md 2.3); checked before publishing. */
+export function isBroadcastPayload(payload: unknown): boolean {
+  if (isBinaryPayload(payload)) return true;
+  return typeof payload === 'object' && payload !== null && !Array.isArray(payload);
+}
+
+function stackOf(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : describe(error);
+}
+
+function swallowAsync(result: void | Promise<void>, logger: Logger, topic: string): void {
+  if (result !== undefined) {
+    result.catch((error: unknown) => logger.warn(`unsubscribe from ${topic} failed: ${describe(error)}`));
+  }
+}

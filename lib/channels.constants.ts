@@ -1,0 +1,61 @@
+/**
+ * Metadata keys, injection tokens, wire names and defaults: every literal the
+ * rest of the library shares lives here.
+ */
+
+// ── Metadata keys (decorators write them, the accessor reads them) ─────────
+export const CHANNEL_METADATA = 'channels:channel';
+export const INTERCEPT_METADATA = 'channels:intercept';
+export const JOIN_METADATA = 'channels:join';
+export const HANDLE_IN_METADATA = 'channels:handle_in';
+export const HANDLE_OUT_METADATA = 'channels:handle_out';
+export const HANDLE_INFO_METADATA = 'channels:handle_info';
+export const TERMINATE_METADATA = 'channels:terminate';
+
+// ── Internal injection tokens ───────────────────────────────────────────────
+export const CHANNELS_MOUNT_OPTIONS = Symbol('CHANNELS_MOUNT_OPTIONS');
+
+// ── Wire names (PROTOCOL.md section 3) ─────────────────────────────────────
+export const WIRE = {
+  join: 'phx_join',
+  leave: 'phx_leave',
+  reply: 'phx_reply',
+  error: 'phx_error',
+  close: 'phx_close',
+  heartbeat: 'heartbeat',
+  phoenixTopic: 'phoenix',
+  disconnect: 'disconnect',
+  drain: 'phx_drain',
+} as const;
+
+/** WebSocket close codes the server uses (PROTOCOL.md 1.9). */
+export const CLOSE_CODE = {
+  normal: 1000,
+  goingAway: 1001,
+  protocolError: 1002,
+  invalidPayload: 1007,
+  policyViolation: 1008,
+  tooBig: 1009,
+  internalError: 1011,
+  serviceRestart: 1012,
+} as const;
+
+/** Reply reasons PROTOCOL.md fixes. */
+export const REASON = {
+  unmatchedTopic: 'unmatched topic',
+  tooManyChannels: 'too many channels joined',
+  joinCrashed: 'join crashed',
+  channelCrash: 'channel_crash',
+} as const;
+
+// ── Defaults (Phoenix's where Phoenix has one) ─────────────────────────────
+export const DEFAULTS = {
+  path: '/socket',
+  heartbeatTimeoutMs: 60_000,
+  maxChannelsPerSocket: 100,
+  shutdownTimeoutMs: 5_000,
+  /** Unsent bytes per connection before it is closed as a slow consumer. */
+  maxBufferedBytes: 16 * 1024 * 1024,
+  logJoin: 'log',
+  logHandleIn: 'debug',
+} as const;

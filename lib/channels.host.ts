@@ -1,0 +1,107 @@
+/**
+ * The app-wide side of nestjs-channels (one per app, whatever the number of
+ * mounts): at module init it explores the channels, picks the PubSub and
+ * configures every mount; at shutdown it drains every connection.
+ */
+import {
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
+import { ChannelsConfigurationError } from './errors/errors.js';
+import { LocalPubSub } from './pubsub/local.pubsub.js';
+import type { PubSub } from './pubsub/pubsub.js';
+import { PubSubProxy } from './pubsub/pubsub.proxy.js';
+import { ChannelExplorer } from './registry/channel.explorer.js';
+import { ChannelRegistry } from './registry/channel.registry.js';
+import { ChannelsMount } from './socket/channels-mount.js';
+
+@Injectable()
+export class ChannelsHost implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+  readonly pubsubProxy = new PubSubProxy();
+  private readonly logger = new Logger('ChannelsHost');
+  private mountList: ChannelsMount[] = [];
+  private draining = false;
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly explorer: ChannelExplorer,
+  ) {}
+
+  get mounts(): readonly ChannelsMount[] {
+    return this.mountList;
+  }
+
+  get pubsub(): PubSub {
+    return this.pubsubProxy.delegate;
+  }
+
+  /** True once shutdown began: transports refuse new connections. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  async onModuleInit(): Promise<void> {
+    const definitions = this.explorer.explore();
+    const mounts = this.discovery
+      .getProviders()
+      .map((wrapper) => wrapper.instance)
+      .filter((instance): instance is ChannelsMount => instance instanceof ChannelsMount);
+    const paths = new Set<string>();
+    for (const mount of mounts) {
+      if (paths.has(mount.options.websocketPath)) {
+        throw new ChannelsConfigurationError(`two ChannelsModule mounts use the path ${mount.options.path}`);
+      }
+      paths.add(mount.options.websocketPath);
+    }
+    const given = mounts.map((mount) => mount.options.pubsub).filter((pubsub): pubsub is PubSub => pubsub !== null);
+    if (new Set(given).size > 1) {
+      throw new ChannelsConfigurationError('an app has one PubSub: give the pubsub option on one ChannelsModule mount only');
+    }
+    const pubsub = given[0] ?? new LocalPubSub();
+    this.pubsubProxy.bind(pubsub);
+    await pubsub.init();
+    for (const mount of mounts) {
+      const selected = mount.options.channels;
+      const registry = new ChannelRegistry(
+        selected === null ? definitions : this.explorer.select(selected, definitions),
+        selected !== null,
+      );
+      await mount.configure(registry, pubsub);
+    }
+    this.mountList = mounts;
+  }
+
+  /** The mount whose WebSocket path is `pathname`, if any. */
+  mountForWebsocket(pathname: string): ChannelsMount | undefined {
+    for (const mount of this.mountList) if (mount.options.websocketPath === pathname) return mount;
+    return undefined;
+  }
+
+  /** Drain (PROTOCOL.md 4.8): refuse new connections, end every channel `{ shutdown: 'draining' }`, close 1012. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    const draining: Promise<void>[] = [];
+    let count = 0;
+    for (const mount of this.mountList) {
+      for (const connection of [...mount.connections]) {
+        count++;
+        draining.push(connection.drain());
+      }
+    }
+    if (count > 0) this.logger.log(`draining ${count} connection(s)`);
+    await Promise.all(draining);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    try {
+      await this.pubsubProxy.delegate.close();
+    } catch (error) {
+      this.logger.warn(`closing the PubSub failed: ${(error as Error)?.message ?? String(error)}`);
+    }
+  }
+}

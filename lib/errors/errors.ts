@@ -1,0 +1,61 @@
+/**
+ * Internal error classes with stable codes (README, "Error codes").
+ * `ChannelError`, the one users throw, lives in `channel.error.ts`.
+ */
+
+export const ERROR_CODE = {
+  malformedMessage: 'ERR_CHANNELS_MALFORMED_MESSAGE',
+  serialization: 'ERR_CHANNELS_SERIALIZATION',
+  invalidResult: 'ERR_CHANNELS_INVALID_RESULT',
+  configuration: 'ERR_CHANNELS_CONFIGURATION',
+  notJoined: 'ERR_CHANNELS_NOT_JOINED',
+  noRef: 'ERR_CHANNELS_NO_REF',
+  pubsubUnavailable: 'ERR_CHANNELS_PUBSUB_UNAVAILABLE',
+  closed: 'ERR_CHANNELS_CLOSED',
+} as const;
+
+export type ErrorCode = (typeof ERROR_CODE)[keyof typeof ERROR_CODE];
+
+/** Base of every error the library throws on purpose. */
+export class ChannelsError extends Error {
+  override name = 'ChannelsError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A client frame that PROTOCOL.md 4.1 calls malformed. */
+export class MalformedMessageError extends ChannelsError {
+  override name = 'MalformedMessageError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ERROR_CODE.malformedMessage, message, options);
+  }
+}
+
+/** An outgoing frame that cannot be encoded (a field over 255 bytes, binary on V1, a non-object push payload). */
+export class SerializationError extends ChannelsError {
+  override name = 'SerializationError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ERROR_CODE.serialization, message, options);
+  }
+}
+
+/** Start-up configuration errors: bad patterns, duplicate handlers, bad options. */
+export class ChannelsConfigurationError extends ChannelsError {
+  override name = 'ChannelsConfigurationError';
+  constructor(message: string) {
+    super(ERROR_CODE.configuration, message);
+  }
+}
+
+/** The PubSub could not publish (e.g. Redis is down): the broadcast went nowhere. */
+export class PubSubUnavailableError extends ChannelsError {
+  override name = 'PubSubUnavailableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ERROR_CODE.pubsubUnavailable, message, options);
+  }
+}

@@ -1,0 +1,68 @@
+import { Logger } from '@nestjs/common';
+import type { Broadcast } from '../serializers/message.js';
+import { FastlaneCache } from './fastlane.js';
+import type { Subscriber } from './subscriber.interface.js';
+
+/**
+ * The subscribers of one node, by topic, and the dispatch loop every PubSub
+ * shares: one `FastlaneCache` per broadcast, every subscriber but the
+ * excluded sender, one bad subscriber never stops the others.
+ */
+export class LocalSubscriptions {
+  private readonly logger = new Logger('PubSub');
+  private readonly byTopic = new Map<string, Set<Subscriber>>();
+
+  /** Adds; returns true when this is the topic's first local subscriber. */
+  add(topic: string, subscriber: Subscriber): boolean {
+    let set = this.byTopic.get(topic);
+    if (set === undefined) {
+      set = new Set();
+      this.byTopic.set(topic, set);
+      set.add(subscriber);
+      return true;
+    }
+    set.add(subscriber);
+    return false;
+  }
+
+  /** Removes; returns true when the topic has no local subscriber left. */
+  remove(topic: string, subscriber: Subscriber): boolean {
+    const set = this.byTopic.get(topic);
+    if (set === undefined || !set.delete(subscriber)) return false;
+    if (set.size === 0) {
+      this.byTopic.delete(topic);
+      return true;
+    }
+    return false;
+  }
+
+  has(topic: string): boolean {
+    return this.byTopic.has(topic);
+  }
+
+  count(topic: string): number {
+    return this.byTopic.get(topic)?.size ?? 0;
+  }
+
+  topics(): IterableIterator<string> {
+    return this.byTopic.keys();
+  }
+
+  /** Delivers to every local subscriber of the topic except `from`. */
+  dispatch(broadcast: Broadcast, from: Subscriber | null): void {
+    const set = this.byTopic.get(broadcast.topic);
+    if (set === undefined) return;
+    const cache = new FastlaneCache(broadcast);
+    for (const subscriber of set) {
+      if (subscriber === from) continue;
+      try {
+        subscriber.deliver(broadcast, cache);
+      } catch (error) {
+        // `deliver` is not supposed to throw; if one does, the others must still get the broadcast.
+        this.logger.error(
+          `a subscriber of ${broadcast.topic} threw on ${broadcast.event}: ${(error as Error)?.stack ?? String(error)}`,
+        );
+      }
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import type { Subscriber } from './subscriber.interface.js';
+
+/**
+ * The PubSub contract, and the injection token of the PubSub provider.
+ *
+ * A PubSub carries broadcasts between the subscribers of a topic, on this
+ * node (`localBroadcast`) or on every node it reaches (`broadcast`). It
+ * dispatches to local subscribers synchronously, inside the publishing call,
+ * through `LocalSubscriptions.dispatch`, so a broadcast is encoded once per
+ * serializer on each node (the fastlane).
+ *
+ * `subscribe` may return a promise: it settles once broadcasts from other
+ * nodes will reach the subscriber (a join replies only after that).
+ * `broadcast` rejects with `PubSubUnavailableError` when it cannot publish,
+ * and then delivers nowhere.
+ *
+ * @publicApi
+ */
+export abstract class PubSub {
+  /** This node's name. */
+  abstract readonly node: string;
+
+  abstract subscribe(topic: string, subscriber: Subscriber): void | Promise<void>;
+
+  abstract unsubscribe(topic: string, subscriber: Subscriber): void | Promise<void>;
+
+  /** Publishes to every node; `from` is skipped (broadcast_from). */
+  abstract broadcast(topic: string, event: string, payload: unknown, from?: Subscriber | null): Promise<void>;
+
+  /** Delivers on this node only; `from` is skipped. */
+  abstract localBroadcast(topic: string, event: string, payload: unknown, from?: Subscriber | null): Promise<void>;
+
+  /** Called once when the application starts; connect here. */
+  init(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Called once when the application shuts down; release connections here. */
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,36 @@
+/**
+ * The logical messages of PROTOCOL.md 2.1. A binary payload is a `Buffer`
+ * (decoding) or any `Uint8Array` / `ArrayBuffer` (encoding); anything else is
+ * a JSON value.
+ */
+
+/** A ref or join_ref exactly as the client sent it (PROTOCOL.md 2.1: echoed with its JSON type). */
+export type Ref = string | number | null;
+
+/** A client frame, decoded once. */
+export interface Message {
+  readonly joinRef: Ref;
+  readonly ref: Ref;
+  readonly topic: string;
+  readonly event: string;
+  readonly payload: unknown;
+}
+
+/** A broadcast as the PubSub carries it: no refs. */
+export interface Broadcast<T = unknown> {
+  readonly topic: string;
+  readonly event: string;
+  readonly payload: T;
+}
+
+/** True when the payload travels as a binary frame (PROTOCOL.md 2.5). */
+export function isBinaryPayload(payload: unknown): payload is Uint8Array | ArrayBuffer {
+  return payload instanceof Uint8Array || payload instanceof ArrayBuffer;
+}
+
+/** A binary payload as a Buffer, without copying. */
+export function toBuffer(payload: Uint8Array | ArrayBuffer): Buffer {
+  if (Buffer.isBuffer(payload)) return payload;
+  if (payload instanceof ArrayBuffer) return Buffer.from(payload);
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+}

@@ -1,0 +1,314 @@
+/**
+ * The V2 serializer (PROTOCOL.md 2.3 and 2.5), chosen for `vsn` 2.0.x and the
+ * phoenix.js default. Text frames are JSON arrays
+ * `[join_ref, ref, topic, event, payload]`; a binary payload travels in a
+ * WebSocket binary frame whose first byte says what it is:
+ *
+ *   client push (kind 0)  0 |jr| |ref| |topic| |event|   jr ref topic event  payload
+ *   server push (kind 0)  0 |jr| |topic| |event|         jr topic event      payload  (no ref)
+ *   reply       (kind 1)  1 |jr| |ref| |topic| |status|  jr ref topic status response
+ *   broadcast   (kind 2)  2 |topic| |event|              topic event         payload
+ *
+ * Each length is one byte, so a string field is at most 255 bytes of UTF-8.
+ */
+import { WIRE } from '../channels.constants.js';
+import { MalformedMessageError, SerializationError } from '../errors/errors.js';
+import { isBinaryPayload, toBuffer, type Message, type Ref } from './message.js';
+import type { Serializer } from './serializer.interface.js';
+
+const KIND_PUSH = 0;
+const KIND_REPLY = 1;
+const KIND_BROADCAST = 2;
+
+/** Kind byte plus four length bytes: the only header a client sends. */
+const CLIENT_PUSH_HEADER = 5;
+
+/** One unsigned length byte per field (PROTOCOL.md 2.5). */
+const MAX_FIELD_BYTES = 255;
+
+/** How much of a bad frame an error message may quote, so a log line stays short. */
+const PREVIEW_CHARS = 100;
+
+/**
+ * Encodes and decodes V2 frames, JSON text and binary.
+ *
+ * A frame is binary exactly when its payload (or reply response) is a
+ * `Uint8Array` or `ArrayBuffer`; decoded binary payloads are `Buffer`s that
+ * share memory with the received frame.
+ *
+ * @example
+ * const v2 = new V2JsonSerializer();
+ * v2.encodeReply('3', '7', 'room:1', 'ok', { id: 42 });
+ * // '["3","7","room:1","phx_reply",{"status":"ok","response":{"id":42}}]'
+ * v2.encodeBroadcast('topic', 'event', Buffer.from('efg'));
+ * // <Buffer 02 05 05 74 6f 70 69 63 65 76 65 6e 74 65 66 67>  (P-52)
+ *
+ * @publicApi
+ */
+export class V2JsonSerializer implements Serializer {
+  readonly vsn = '2.0.0';
+  readonly id = 1;
+
+  /**
+   * Decodes a V2 text frame (a JSON array of at least five elements; extras
+   * are ignored, P-48) or a binary kind-0 client push (P-49). Throws
+   * `MalformedMessageError` for anything else (PROTOCOL.md 4.1).
+   */
+  decode(data: Buffer | string, isBinary: boolean): Message {
+    if (isBinary) {
+      return decodeBinary(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+    }
+    return decodeText(typeof data === 'string' ? data : data.toString('utf8'));
+  }
+
+  /**
+   * A push, `phx_close` or `phx_error`. A binary payload becomes a kind-0
+   * frame, which has no ref slot (P-51); otherwise the payload must be a JSON
+   * object (PROTOCOL.md 2.3). Throws `SerializationError` when it is neither,
+   * when JSON cannot encode it, or when a binary field exceeds 255 bytes (P-53).
+   */
+  encodeMessage(joinRef: Ref, ref: Ref, topic: string, event: string, payload: unknown): string | Buffer {
+    if (isBinaryPayload(payload)) {
+      return binaryPush(refToWire(joinRef), topic, event, toBuffer(payload));
+    }
+    assertObjectPayload(payload, 'push', event);
+    return stringify([joinRef, ref, topic, event, payload]);
+  }
+
+  /**
+   * A `phx_reply` (PROTOCOL.md 2.4). A binary response becomes a kind-1 frame
+   * with the status in the event slot (P-50); any other response may be any
+   * JSON value (P-39), and an undefined one is sent as `{}`, the status-only
+   * form. Throws `SerializationError` as `encodeMessage` does.
+   */
+  encodeReply(joinRef: Ref, ref: Ref, topic: string, status: string, response: unknown): string | Buffer {
+    if (isBinaryPayload(response)) {
+      return binaryReply(refToWire(joinRef), refToWire(ref), topic, status, toBuffer(response));
+    }
+    return stringify([
+      joinRef,
+      ref,
+      topic,
+      WIRE.reply,
+      { status, response: response === undefined ? {} : response },
+    ]);
+  }
+
+  /**
+   * A fastlaned broadcast, `[null, null, topic, event, payload]` (P-42), or a
+   * kind-2 frame when the payload is binary (P-52). Non-binary payloads must
+   * be JSON objects (PROTOCOL.md 2.3). Throws `SerializationError`.
+   */
+  encodeBroadcast(topic: string, event: string, payload: unknown): string | Buffer {
+    if (isBinaryPayload(payload)) {
+      return binaryBroadcast(topic, event, toBuffer(payload));
+    }
+    assertObjectPayload(payload, 'broadcast', event);
+    return stringify([null, null, topic, event, payload]);
+  }
+}
+
+// ── Decoding ───────────────────────────────────────────────────────────────
+
+function decodeText(text: string): Message {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(text);
+  } catch (error) {
+    throw new MalformedMessageError(`V2 text frame is not valid JSON: ${preview(text)}`, {
+      cause: error,
+    });
+  }
+  if (!Array.isArray(frame)) {
+    throw new MalformedMessageError(`V2 text frame must be a JSON array, got ${describe(frame)}`);
+  }
+  if (frame.length < 5) {
+    throw new MalformedMessageError(
+      `V2 text frame has ${frame.length} elements; expected [join_ref, ref, topic, event, payload]`,
+    );
+  }
+  // Elements past the fifth are ignored, as Phoenix does (P-48).
+  const [joinRef, ref, topic, event, payload] = frame as unknown[];
+  if (!isRef(joinRef)) {
+    throw new MalformedMessageError(
+      `V2 frame: join_ref must be a string, number or null, got ${describe(joinRef)}`,
+    );
+  }
+  if (!isRef(ref)) {
+    throw new MalformedMessageError(`V2 frame: ref must be a string, number or null, got ${describe(ref)}`);
+  }
+  if (typeof topic !== 'string') {
+    throw new MalformedMessageError(`V2 frame: topic must be a string, got ${describe(topic)}`);
+  }
+  if (typeof event !== 'string') {
+    throw new MalformedMessageError(`V2 frame: event must be a string, got ${describe(event)}`);
+  }
+  return { joinRef, ref, topic, event, payload };
+}
+
+/**
+ * A kind-0 client push: `[0, J, R, T, E]`, then join_ref, ref, topic and event
+ * (J, R, T and E bytes of UTF-8), then the payload up to the end of the frame.
+ */
+function decodeBinary(frame: Buffer): Message {
+  if (frame.length === 0) {
+    throw new MalformedMessageError('V2 binary frame is empty');
+  }
+  // Clients only ever send pushes; kinds 1 and 2 flow server → client (PROTOCOL.md 2.5).
+  if (frame[0] !== KIND_PUSH) {
+    throw new MalformedMessageError(`V2 binary frame has kind ${frame[0]}; clients may only send kind 0 (push)`);
+  }
+  if (frame.length < CLIENT_PUSH_HEADER) {
+    throw new MalformedMessageError(
+      `V2 binary frame of ${frame.length} bytes is shorter than its ${CLIENT_PUSH_HEADER}-byte header`,
+    );
+  }
+  const refStart = CLIENT_PUSH_HEADER + frame[1];
+  const topicStart = refStart + frame[2];
+  const eventStart = topicStart + frame[3];
+  const payloadStart = eventStart + frame[4];
+  if (frame.length < payloadStart) {
+    throw new MalformedMessageError(
+      `V2 binary frame of ${frame.length} bytes is shorter than the ${payloadStart} bytes its header declares`,
+    );
+  }
+  return {
+    // Binary refs are always strings: an empty field is '' and never null (PROTOCOL.md 2.5, Appendix A.11).
+    joinRef: frame.toString('utf8', CLIENT_PUSH_HEADER, refStart),
+    ref: frame.toString('utf8', refStart, topicStart),
+    topic: frame.toString('utf8', topicStart, eventStart),
+    event: frame.toString('utf8', eventStart, payloadStart),
+    // A view, not a copy: binary payloads can be large and the frame is not reused.
+    payload: frame.subarray(payloadStart),
+  };
+}
+
+// ── Binary encoding ────────────────────────────────────────────────────────
+// Each builder measures its fields, allocates the frame once and writes the
+// header, the strings and the payload in place.
+
+/** Server push, kind 0: `[0, J, T, E]` jr topic event payload. There is no ref slot (P-51). */
+function binaryPush(joinRef: string, topic: string, event: string, payload: Buffer): Buffer {
+  const j = fieldBytes(joinRef, 'join_ref', 'push');
+  const t = fieldBytes(topic, 'topic', 'push');
+  const e = fieldBytes(event, 'event', 'push');
+  const frame = Buffer.allocUnsafe(4 + j + t + e + payload.length);
+  frame[0] = KIND_PUSH;
+  frame[1] = j;
+  frame[2] = t;
+  frame[3] = e;
+  let at = 4;
+  at += frame.write(joinRef, at, j, 'utf8');
+  at += frame.write(topic, at, t, 'utf8');
+  at += frame.write(event, at, e, 'utf8');
+  payload.copy(frame, at);
+  return frame;
+}
+
+/** Reply, kind 1: `[1, J, R, T, S]` jr ref topic status response (P-50). */
+function binaryReply(joinRef: string, ref: string, topic: string, status: string, response: Buffer): Buffer {
+  const j = fieldBytes(joinRef, 'join_ref', 'reply');
+  const r = fieldBytes(ref, 'ref', 'reply');
+  const t = fieldBytes(topic, 'topic', 'reply');
+  const s = fieldBytes(status, 'status', 'reply');
+  const frame = Buffer.allocUnsafe(5 + j + r + t + s + response.length);
+  frame[0] = KIND_REPLY;
+  frame[1] = j;
+  frame[2] = r;
+  frame[3] = t;
+  frame[4] = s;
+  let at = 5;
+  at += frame.write(joinRef, at, j, 'utf8');
+  at += frame.write(ref, at, r, 'utf8');
+  at += frame.write(topic, at, t, 'utf8');
+  at += frame.write(status, at, s, 'utf8');
+  response.copy(frame, at);
+  return frame;
+}
+
+/** Broadcast, kind 2: `[2, T, E]` topic event payload (P-52). */
+function binaryBroadcast(topic: string, event: string, payload: Buffer): Buffer {
+  const t = fieldBytes(topic, 'topic', 'broadcast');
+  const e = fieldBytes(event, 'event', 'broadcast');
+  const frame = Buffer.allocUnsafe(3 + t + e + payload.length);
+  frame[0] = KIND_BROADCAST;
+  frame[1] = t;
+  frame[2] = e;
+  let at = 3;
+  at += frame.write(topic, at, t, 'utf8');
+  at += frame.write(event, at, e, 'utf8');
+  payload.copy(frame, at);
+  return frame;
+}
+
+/**
+ * The UTF-8 size of one string field. Over 255 bytes it cannot be framed:
+ * Phoenix raises and phoenix.js refuses likewise, so we throw rather than
+ * truncate (P-53).
+ */
+function fieldBytes(value: string, field: string, frame: string): number {
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > MAX_FIELD_BYTES) {
+    throw new SerializationError(
+      `cannot encode binary ${frame}: ${field} is ${bytes} bytes of UTF-8, the limit is ${MAX_FIELD_BYTES}`,
+    );
+  }
+  return bytes;
+}
+
+/** Binary frames carry refs as strings; null becomes the empty field (PROTOCOL.md 2.5). */
+function refToWire(ref: Ref): string {
+  // `== null` also covers a caller that passed undefined despite the type.
+  return ref == null ? '' : String(ref);
+}
+
+// ── JSON encoding ──────────────────────────────────────────────────────────
+
+/**
+ * PROTOCOL.md 2.3: a server push or broadcast carries an object (or binary)
+ * payload. phoenix.js would accept anything, but Phoenix raises here, and
+ * matching it keeps code written against us portable.
+ */
+function assertObjectPayload(payload: unknown, frame: 'push' | 'broadcast', event: string): void {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new SerializationError(
+      `cannot ${frame} "${event}" on V2: the payload must be an object or binary, got ${describe(payload)}`,
+    );
+  }
+}
+
+/**
+ * JSON.stringify of the whole array. Measured against concatenating the
+ * stringified parts, it was as fast or faster on small and large payloads.
+ * Failures (cycles, BigInt, a throwing toJSON) become `SerializationError`.
+ */
+function stringify(frame: readonly unknown[]): string {
+  try {
+    return JSON.stringify(frame);
+  } catch (error) {
+    throw new SerializationError(`cannot encode V2 frame as JSON: ${reasonOf(error)}`, { cause: error });
+  }
+}
+
+// ── Helpers ────────────────────────────────────────────────────────────────
+
+function isRef(value: unknown): value is Ref {
+  return value === null || typeof value === 'string' || typeof value === 'number';
+}
+
+/** A type name for error messages; never the value itself. */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+/** The start of a bad frame, quoted and escaped so it is safe on one log line. */
+function preview(text: string): string {
+  return JSON.stringify(text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text);
+}
+
+/** The first line of a thrown error's message (V8 spells out cycles over several lines). */
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? (error.message.split('\n', 1)[0] ?? '') : 'a non-Error was thrown';
+}

@@ -1,0 +1,238 @@
+/**
+ * The per-connection multiplexer (PROTOCOL.md section 4): it owns the
+ * channel table, decodes each frame once, answers heartbeats itself, and
+ * routes everything else by topic, in Phoenix's clause order (4.2).
+ *
+ * A transport calls `receive` for each frame and `transportClosed` once; the
+ * connection writes through `Transport.send` / `sendShared` and closes with
+ * `Transport.close`.
+ */
+import { Logger } from '@nestjs/common';
+import { CLOSE_CODE, REASON, WIRE } from '../channels.constants.js';
+import { MESSAGES, describe } from '../channels.messages.js';
+import type { ChannelConnection } from '../channel/channel-connection.interface.js';
+import { ChannelServer, type TerminateReason } from '../channel/channel-server.js';
+import type { ResolvedChannelsOptions } from '../interfaces/channels-module-options.interface.js';
+import type { FastlaneCache, SharedFrame } from '../pubsub/fastlane.js';
+import type { PubSub } from '../pubsub/pubsub.js';
+import type { Subscriber } from '../pubsub/subscriber.interface.js';
+import type { ChannelRegistry } from '../registry/channel.registry.js';
+import type { Broadcast, Message } from '../serializers/message.js';
+import type { OutFrame, Serializer } from '../serializers/serializer.interface.js';
+import type { SocketState } from './socket-state.js';
+import type { Transport } from './transport.interface.js';
+
+/** What a connection needs from its mount. */
+export interface MountContext {
+  readonly name: string;
+  readonly registry: ChannelRegistry;
+  readonly options: ResolvedChannelsOptions;
+  readonly pubsub: PubSub;
+  /** Live connections of the mount, for drain. */
+  readonly connections: Set<SocketConnection>;
+}
+
+const logger = new Logger('ChannelsSocket');
+
+/** Listens on the socket-id topic for `disconnect` (PROTOCOL.md 4.7); other events are ignored (P-55). */
+class IdTopicSubscriber implements Subscriber {
+  constructor(private readonly connection: SocketConnection) {}
+
+  deliver(broadcast: Broadcast, _fastlane: FastlaneCache): void {
+    if (broadcast.event === WIRE.disconnect) void this.connection.disconnect();
+  }
+}
+
+export class SocketConnection implements ChannelConnection {
+  private readonly channels = new Map<string, ChannelServer>();
+  private idSubscriber: IdTopicSubscriber | null = null;
+  private lastFrameAt = Date.now();
+  private idleTimer: NodeJS.Timeout | null = null;
+  private closing = false;
+  private closeReason: TerminateReason = { shutdown: 'closed' };
+  private ended: Promise<void> | null = null;
+
+  constructor(
+    readonly mount: MountContext,
+    readonly serializer: Serializer,
+    private readonly state: SocketState,
+    readonly transport: Transport,
+  ) {}
+
+  get assigns(): Readonly<Record<string, any>> {
+    return this.state.assigns;
+  }
+
+  get id(): string | null {
+    return this.state.id;
+  }
+
+  get pubsub(): PubSub {
+    return this.mount.pubsub;
+  }
+
+  get shutdownTimeoutMs(): number {
+    return this.mount.options.shutdownTimeoutMs;
+  }
+
+  get isOpen(): boolean {
+    return !this.closing;
+  }
+
+  get peer(): string {
+    return this.transport.peer;
+  }
+
+  /** Joined (or joining) topics, for tests and diagnostics. */
+  get topics(): string[] {
+    return [...this.channels.keys()];
+  }
+
+  /** Starts the idle timer and the socket-id subscription; call once the transport is open. */
+  start(): void {
+    this.mount.connections.add(this);
+    const timeoutMs = this.mount.options.heartbeatTimeoutMs;
+    if (timeoutMs > 0) {
+      this.idleTimer = setTimeout(this.checkIdle, timeoutMs);
+      this.idleTimer.unref();
+    }
+    const id = this.state.id;
+    if (id !== null) {
+      this.idSubscriber = new IdTopicSubscriber(this);
+      const subscribing = this.mount.pubsub.subscribe(id, this.idSubscriber);
+      if (subscribing !== undefined) {
+        subscribing.catch((error: unknown) => logger.warn(`subscribing to socket id ${id} failed: ${describe(error)}`));
+      }
+    }
+  }
+
+  // ── Incoming frames (PROTOCOL.md 4.1, 4.2) ───────────────────────────────
+
+  receive(data: Buffer | string, isBinary: boolean): void {
+    if (this.closing) return;
+    this.lastFrameAt = Date.now();
+    let message: Message;
+    try {
+      message = this.serializer.decode(data, isBinary);
+    } catch (error) {
+      // Malformed: no reply, close with 1011, as the Phoenix connection process crashing would (4.1).
+      logger.warn(MESSAGES.malformed(this.peer, (error as Error)?.message ?? String(error)));
+      this.transport.close(CLOSE_CODE.internalError, 'malformed message');
+      return;
+    }
+    this.dispatch(message);
+  }
+
+  private dispatch(message: Message): void {
+    const { topic, event, joinRef, ref } = message;
+    if (event === WIRE.heartbeat && topic === WIRE.phoenixTopic) {
+      this.write(this.serializer.encodeReply(null, ref, topic, 'ok', {}));
+      return;
+    }
+    const channel = this.channels.get(topic);
+    if (event === WIRE.join) {
+      this.join(message, channel ?? null);
+      return;
+    }
+    if (channel !== undefined) {
+      // A non-null join_ref must equal the stored one exactly; otherwise the frame is stale and dropped (P-31).
+      if (joinRef !== null && joinRef !== channel.storedJoinRef) return;
+      if (event === WIRE.leave) channel.leave(ref);
+      else channel.handleIn(event, message.payload, ref);
+      return;
+    }
+    if (event === WIRE.leave) {
+      this.write(this.serializer.encodeReply(joinRef, ref, topic, 'ok', {}));
+      return;
+    }
+    logger.debug(`event '${event}' for topic ${topic}, which ${this.peer} has not joined: unmatched topic`);
+    this.write(this.serializer.encodeReply(null, ref, topic, 'error', { reason: REASON.unmatchedTopic }));
+  }
+
+  /** PROTOCOL.md 4.3 (join) and 4.4 (duplicate join). */
+  private join(message: Message, previous: ChannelServer | null): void {
+    const { topic, joinRef, ref } = message;
+    const definition = this.mount.registry.match(topic);
+    if (definition === undefined) {
+      logger.warn(`ignoring join of unmatched topic "${topic}" on ${this.mount.name}`);
+      this.write(this.serializer.encodeReply(null, ref, topic, 'error', { reason: REASON.unmatchedTopic }));
+      return;
+    }
+    if (previous === null && this.channels.size >= this.mount.options.maxChannelsPerSocket) {
+      logger.error(
+        `${this.peer} has joined ${this.channels.size} channels, the limit (maxChannelsPerSocket); refusing ${topic}`,
+      );
+      this.write(this.serializer.encodeReply(joinRef, ref, topic, 'error', { reason: REASON.tooManyChannels }));
+      return;
+    }
+    if (previous !== null) logger.debug(`duplicate join of ${topic} on ${this.peer}: closing the existing channel`);
+    const server = new ChannelServer(this, definition, topic, joinRef, ref);
+    this.channels.set(topic, server);
+    server.join(message.payload, ref, previous);
+  }
+
+  // ── ChannelConnection ────────────────────────────────────────────────────
+
+  write(frame: OutFrame): void {
+    if (!this.closing) this.transport.send(frame);
+  }
+
+  writeShared(frame: SharedFrame): void {
+    if (!this.closing) this.transport.sendShared(frame);
+  }
+
+  channelEnded(channel: ChannelServer): void {
+    if (this.channels.get(channel.topic) === channel) this.channels.delete(channel.topic);
+  }
+
+  // ── Ending the connection (PROTOCOL.md 4.7 to 4.9) ───────────────────────
+
+  private readonly checkIdle = (): void => {
+    if (this.closing) return;
+    const timeoutMs = this.mount.options.heartbeatTimeoutMs;
+    const idleMs = Date.now() - this.lastFrameAt;
+    if (idleMs >= timeoutMs) {
+      logger.debug(`${this.peer} sent nothing for ${idleMs}ms (heartbeatTimeout ${timeoutMs}ms); closing with 1002`);
+      this.transport.close(CLOSE_CODE.protocolError, 'heartbeat timeout');
+      return;
+    }
+    this.idleTimer = setTimeout(this.checkIdle, timeoutMs - idleMs);
+    this.idleTimer.unref();
+  };
+
+  /** `disconnect` on the socket id: channels end `{ shutdown: 'disconnected' }`, close 1001 (P-54). */
+  disconnect(): Promise<void> {
+    return this.endWith({ shutdown: 'disconnected' }, CLOSE_CODE.goingAway, 'disconnected');
+  }
+
+  /** Application shutdown: channels end `{ shutdown: 'draining' }`, close 1012 (P-57). */
+  drain(): Promise<void> {
+    return this.endWith({ shutdown: 'draining' }, CLOSE_CODE.serviceRestart, 'server shutting down');
+  }
+
+  /** Closes the transport with `code`; channels end with `reason`. Resolves once every terminate has run. */
+  endWith(reason: TerminateReason, code: number, text: string): Promise<void> {
+    if (this.ended !== null) return this.ended;
+    this.closeReason = reason;
+    this.transport.close(code, text);
+    return this.transportClosed();
+  }
+
+  /** The transport is gone: every channel terminates (PROTOCOL.md 4.9). Idempotent. */
+  transportClosed(): Promise<void> {
+    if (this.ended !== null) return this.ended;
+    this.closing = true;
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.mount.connections.delete(this);
+    if (this.idSubscriber !== null && this.state.id !== null) {
+      const unsubscribing = this.mount.pubsub.unsubscribe(this.state.id, this.idSubscriber);
+      if (unsubscribing !== undefined) unsubscribing.catch(() => undefined);
+    }
+    const reason = this.closeReason;
+    const terminating: Promise<void>[] = [];
+    for (const channel of [...this.channels.values()]) terminating.push(channel.shutdown(reason));
+    this.channels.clear();
+    this.ended = Promise.all(terminating).then(() => undefined);
+    return this.ended;
+  }
+}

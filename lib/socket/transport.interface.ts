@@ -1,0 +1,21 @@
+import type { SharedFrame } from '../pubsub/fastlane.js';
+import type { OutFrame } from '../serializers/serializer.interface.js';
+
+/**
+ * The boundary every transport sits on: WebSocket, the in-process test
+ * transport, and later long-poll. The connection writes frames through it
+ * and closes it; the transport feeds the connection with
+ * `SocketConnection.receive` and tells it `transportClosed`.
+ */
+export interface Transport {
+  /** `'websocket'`, `'longpoll'` or `'test'`. */
+  readonly name: string;
+  /** A peer for log lines, e.g. `127.0.0.1:51234`. */
+  readonly peer: string;
+  /** Writes one frame; never throws; dropped once the transport is closing. */
+  send(frame: OutFrame): void;
+  /** Writes a fastlaned broadcast shared with other connections; may keep its ready-to-write form in `frame.wire`. */
+  sendShared(frame: SharedFrame): void;
+  /** Closes with a WebSocket close code (PROTOCOL.md 1.9); `transportClosed` follows. */
+  close(code: number, reason: string): void;
+}

@@ -1,0 +1,243 @@
+/**
+ * `ChannelsAdapter`: attaches nestjs-channels' WebSocket transport to the
+ * app's HTTP server, and keeps ordinary `@WebSocketGateway` classes working
+ * (it is a `WsAdapter`).
+ *
+ * How an upgrade travels: one `upgrade` listener on the HTTP server routes
+ * by path. A channels mount's `<path>/websocket` goes through the origin
+ * check, `vsn` negotiation and the socket handler's `connect` (PROTOCOL.md
+ * 1.3 to 1.7) before the handshake completes; a refusal answers 403. Any
+ * other path goes to the `ws` gateway registered for it, or is destroyed as
+ * Nest's `WsAdapter` does. Plain HTTP requests to a mount's WebSocket path
+ * get 400 (P-07).
+ */
+import { Logger, type INestApplication } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import type { IncomingMessage, ServerResponse, Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ChannelsHost } from '../channels.host.js';
+import { describe } from '../channels.messages.js';
+import type { ConnectInfo } from '../interfaces/socket-handler.interface.js';
+import type { ChannelsMount } from '../socket/channels-mount.js';
+import { parseConnectParams, type ConnectOutcome } from '../socket/socket-acceptor.js';
+import { compileOriginCheck } from './origin-check.js';
+import { WebSocketTransport } from './websocket.transport.js';
+
+const GATEWAY_PORT = 0;
+/** ws's own default limit when `maxFrameSize` is not set. */
+const WS_DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
+
+interface MountServer {
+  readonly wss: WebSocketServer;
+  readonly checkOrigin: (origin: string | undefined, host: string | undefined) => boolean;
+}
+
+/** Accepted connect outcomes waiting for their handshake to complete, keyed by request. */
+const pending = new WeakMap<IncomingMessage, { outcome: ConnectOutcome & { accepted: true }; mount: ChannelsMount }>();
+
+const logger = new Logger('ChannelsAdapter');
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  (this as WebSocket & { transport: WebSocketTransport }).transport.connection?.receive(data, isBinary);
+}
+
+function onClose(this: WebSocket): void {
+  void (this as WebSocket & { transport: WebSocketTransport }).transport.connection?.transportClosed();
+}
+
+function onError(this: WebSocket, error: Error & { code?: string }): void {
+  // ws closes the socket itself (1009 for an oversized frame, 1007 for bad UTF-8); the close event follows.
+  logger.warn(`WebSocket error from ${(this as WebSocket & { transport: WebSocketTransport }).transport.peer}: ${error.code ?? ''} ${error.message}`);
+}
+
+/**
+ * @example app.useWebSocketAdapter(new ChannelsAdapter(app));
+ * @publicApi
+ */
+export class ChannelsAdapter extends WsAdapter {
+  private hostRef: ChannelsHost | null = null;
+  private readonly servers = new Map<ChannelsMount, MountServer>();
+  private readonly http: HttpServer;
+  private readonly upgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer): void =>
+    this.routeUpgrade(request, socket, head);
+
+  constructor(private readonly app: INestApplication) {
+    super(app);
+    this.http = app.getHttpServer() as HttpServer;
+    this.http.on('upgrade', this.upgradeListener);
+    app.use((request: IncomingMessage, response: ServerResponse, next: () => void) =>
+      this.routeHttp(request, response, next),
+    );
+  }
+
+  // ── Nest's WsAdapter for ordinary gateways, behind our one upgrade listener ──
+
+  protected override ensureHttpServerExists(port: number, httpServer?: HttpServer): HttpServer | undefined {
+    if (port === GATEWAY_PORT) {
+      // Gateways on the app's own server are routed by `routeUpgrade`; WsAdapter's listener
+      // would destroy every upgrade it does not own, ours included.
+      if (!this.httpServersRegistry.has(port)) this.httpServersRegistry.set(port, this.http);
+      return this.http;
+    }
+    return super.ensureHttpServerExists(port, httpServer);
+  }
+
+  override async dispose(): Promise<void> {
+    this.http.off('upgrade', this.upgradeListener);
+    for (const { wss } of this.servers.values()) wss.close();
+    this.servers.clear();
+    await super.dispose();
+  }
+
+  // ── Routing ──────────────────────────────────────────────────────────────
+
+  private get host(): ChannelsHost | null {
+    if (this.hostRef === null) {
+      try {
+        this.hostRef = this.app.get(ChannelsHost, { strict: false });
+      } catch {
+        // No ChannelsModule in this app: only gateways are served.
+        return null;
+      }
+    }
+    return this.hostRef;
+  }
+
+  private routeUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    try {
+      const pathname = pathOf(request.url);
+      const mount = this.host?.mountForWebsocket(pathname);
+      if (mount !== undefined) {
+        this.upgradeChannels(mount, request, socket, head);
+        return;
+      }
+      for (const wss of (this.wsServersRegistry.get(GATEWAY_PORT) ?? []) as Array<WebSocketServer & { path: string }>) {
+        if (wss.path === pathname) {
+          wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+          return;
+        }
+      }
+      socket.destroy();
+    } catch (error) {
+      logger.warn(`upgrade for ${request.url} failed: ${describe(error)}`);
+      socket.destroy();
+    }
+  }
+
+  /** Plain HTTP to a mount's WebSocket path: 400, naming the bad header for a GET (P-07). */
+  private routeHttp(request: IncomingMessage, response: ServerResponse, next: () => void): void {
+    const host = this.host;
+    if (host === null || host.mountForWebsocket(pathOf(request.url)) === undefined) {
+      next();
+      return;
+    }
+    let body = '';
+    if (request.method === 'GET') {
+      const connection = String(request.headers.connection ?? '').toLowerCase();
+      body = connection.split(',').some((token) => token.trim() === 'upgrade')
+        ? "'upgrade' header must contain 'websocket'"
+        : "'connection' header must contain 'upgrade'";
+    }
+    response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    response.end(body);
+  }
+
+  // ── The channels upgrade (PROTOCOL.md 1.4) ───────────────────────────────
+
+  private upgradeChannels(mount: ChannelsMount, request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (request.method !== 'GET') {
+      abort(socket, 400);
+      return;
+    }
+    if (this.host?.isDraining || !mount.isReady) {
+      abort(socket, 503);
+      return;
+    }
+    const { wss } = this.serverFor(mount);
+    wss.handleUpgrade(request, socket, head, (ws) => this.opened(ws, request));
+  }
+
+  private serverFor(mount: ChannelsMount): MountServer {
+    let server = this.servers.get(mount);
+    if (server === undefined) {
+      const options = mount.options;
+      const checkOrigin = compileOriginCheck(options.checkOrigin);
+      const wss = new WebSocketServer({
+        noServer: true,
+        clientTracking: false,
+        maxPayload: options.maxFrameSize ?? WS_DEFAULT_MAX_PAYLOAD,
+        perMessageDeflate: options.perMessageDeflate,
+        // Runs after ws has validated the handshake headers and before it answers 101.
+        verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number) => void) => {
+          this.verify(mount, checkOrigin, info.req).then((ok) => (ok ? done(true) : done(false, 403)), (error: unknown) => {
+            logger.error(`connect failed unexpectedly: ${describe(error)}`);
+            done(false, 500);
+          });
+        },
+      });
+      server = { wss, checkOrigin };
+      this.servers.set(mount, server);
+    }
+    return server;
+  }
+
+  private async verify(
+    mount: ChannelsMount,
+    checkOrigin: MountServer['checkOrigin'],
+    request: IncomingMessage,
+  ): Promise<boolean> {
+    const origin = request.headers.origin;
+    if (!checkOrigin(origin, request.headers.host)) {
+      logger.error(`origin of request ${origin} is not allowed on ${mount.options.path} (checkOrigin); refusing with 403`);
+      return false;
+    }
+    const uri = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
+    const info: ConnectInfo = {
+      peerData: { address: request.socket.remoteAddress ?? '', port: request.socket.remotePort ?? 0 },
+      uri,
+      headers: request.headers,
+      transport: 'websocket',
+    };
+    const outcome = await mount.accept(parseConnectParams(uri.search.slice(1)), info);
+    if (!outcome.accepted) return false;
+    pending.set(request, { outcome, mount });
+    return true;
+  }
+
+  private opened(ws: WebSocket, request: IncomingMessage): void {
+    const accepted = pending.get(request);
+    pending.delete(request);
+    if (accepted === undefined) {
+      ws.terminate();
+      return;
+    }
+    const { outcome, mount } = accepted;
+    const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+    const transport = new WebSocketTransport(ws, peer, mount.options.maxBufferedBytes);
+    (ws as WebSocket & { transport: WebSocketTransport }).transport = transport;
+    ws.on('message', onMessage);
+    ws.on('close', onClose);
+    ws.on('error', onError);
+    if (this.host?.isDraining) {
+      transport.close(1012, 'server shutting down');
+      return;
+    }
+    transport.connection = mount.open(outcome.serializer, outcome.state, transport);
+  }
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 503: 'Service Unavailable' };
+
+function abort(socket: Duplex, status: number): void {
+  if (socket.writable) {
+    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  }
+  socket.destroy();
+}
