@@ -39,12 +39,12 @@ export function negotiateSerializer(vsn: unknown, serializers: readonly Serializ
     // e.g. `?vsn[]=2.0.0`, which the query parser turns into an array.
     return {
       error: 'invalid',
-      message: `Client sent an invalid transport version: expected a string, got ${describe(requested)}`,
+      message: `client sent an invalid transport version: expected a string, got ${describe(requested)}`,
     };
   }
   const version = parseSemver(requested);
   if (version === undefined) {
-    return { error: 'invalid', message: `Client sent invalid transport version ${quote(requested)}` };
+    return { error: 'invalid', message: `client sent invalid transport version ${quote(requested)}` };
   }
   for (const serializer of serializers) {
     const supported = parseSemver(serializer.vsn);
@@ -57,7 +57,7 @@ export function negotiateSerializer(vsn: unknown, serializers: readonly Serializ
   return {
     error: 'mismatch',
     message:
-      `The client's requested transport version ${quote(requested)} does not match ` +
+      `the client's requested transport version ${quote(requested)} does not match ` +
       `the server's version requirements (${requirements || 'none'})`,
   };
 }
@@ -73,7 +73,10 @@ interface SemVer {
   readonly major: string;
   readonly minor: string;
   readonly patch: string;
-  /** Dot-separated pre-release identifiers; empty for a release. Build metadata is dropped: it never affects precedence. */
+  /**
+   * Dot-separated pre-release identifiers, empty for a release. Build
+   * metadata is dropped: it never affects precedence.
+   */
   readonly pre: readonly string[];
 }
 

@@ -56,6 +56,7 @@ export class V2JsonSerializer implements Serializer {
    */
   decode(data: Buffer | string, isBinary: boolean): Message {
     if (isBinary) {
+      // ws always hands binary frames over as Buffers; a string here is taken as its UTF-8 bytes.
       return decodeBinary(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     }
     return decodeText(typeof data === 'string' ? data : data.toString('utf8'));
