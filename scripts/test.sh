@@ -10,7 +10,7 @@ bash scripts/ensure-redis.sh
 rm -rf dist
 npx tsc -p tsconfig.json
 
-mapfile -t files < <(find dist/lib dist/test -name '*.spec.js' -o -name '*.e2e-spec.js' | sort)
+mapfile -t files < <(find dist/lib dist/test dist/sample -name '*.spec.js' -o -name '*.e2e-spec.js' | sort)
 if [ "${#files[@]}" -eq 0 ]; then
   echo "no test files found under dist/" >&2
   exit 1

@@ -88,6 +88,11 @@ export class SocketConnection implements ChannelConnection {
     return [...this.channels.keys()];
   }
 
+  /** The channel registered for `topic`, if any (the test kit reaches channels through this). */
+  channel(topic: string): ChannelServer | undefined {
+    return this.channels.get(topic);
+  }
+
   /** Starts the idle timer and the socket-id subscription; call once the transport is open. */
   start(): void {
     this.mount.connections.add(this);
