@@ -121,11 +121,18 @@ export class SocketConnection implements ChannelConnection {
       message = this.serializer.decode(data, isBinary);
     } catch (error) {
       // Malformed: no reply, close with 1011, as the Phoenix connection process crashing would (4.1).
+      // The connection ends here and now, so frames already read behind this one are not handled.
       logger.warn(MESSAGES.malformed(this.peer, (error as Error)?.message ?? String(error)));
-      this.transport.close(CLOSE_CODE.internalError, 'malformed message');
+      void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.internalError, 'malformed message');
       return;
     }
-    this.dispatch(message);
+    try {
+      this.dispatch(message);
+    } catch (error) {
+      // Not the client's fault but ours: it must end this connection, never escape into ws and the process.
+      logger.error(`handling a frame from ${this.peer} failed: ${(error as Error)?.stack ?? describe(error)}; closing with 1011`);
+      void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.internalError, 'internal error');
+    }
   }
 
   private dispatch(message: Message): void {
@@ -198,7 +205,7 @@ export class SocketConnection implements ChannelConnection {
     const idleMs = Date.now() - this.lastFrameAt;
     if (idleMs >= timeoutMs) {
       logger.debug(`${this.peer} sent nothing for ${idleMs}ms (heartbeatTimeout ${timeoutMs}ms); closing with 1002`);
-      this.transport.close(CLOSE_CODE.protocolError, 'heartbeat timeout');
+      void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.protocolError, 'heartbeat timeout');
       return;
     }
     this.idleTimer = setTimeout(this.checkIdle, timeoutMs - idleMs);

@@ -168,12 +168,17 @@ export class ChannelsAdapter extends WsAdapter {
         clientTracking: false,
         maxPayload: options.maxFrameSize ?? WS_DEFAULT_MAX_PAYLOAD,
         perMessageDeflate: options.perMessageDeflate,
-        // Runs after ws has validated the handshake headers and before it answers 101.
-        verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean, code?: number) => void) => {
-          this.verify(mount, checkOrigin, info.req).then((ok) => (ok ? done(true) : done(false, 403)), (error: unknown) => {
-            logger.error(`connect failed unexpectedly: ${describe(error)}`);
-            done(false, 500);
-          });
+        // Runs after ws has validated the handshake headers and before it answers 101. A refusal is
+        // answered here rather than through `done(false, 403)`, because ws would put a "Forbidden"
+        // body on it and PROTOCOL.md 1.4 wants the 403 empty (P-05, P-06, P-08).
+        verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean) => void) => {
+          this.verify(mount, checkOrigin, info.req).then(
+            (ok) => (ok ? done(true) : abort(info.req.socket, 403)),
+            (error: unknown) => {
+              logger.error(`connect failed unexpectedly: ${describe(error)}`);
+              abort(info.req.socket, 500);
+            },
+          );
         },
       });
       server = { wss, checkOrigin };
@@ -233,11 +238,20 @@ function pathOf(url: string | undefined): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
 
+/** Answers an upgrade with `status` and an empty body (PROTOCOL.md 1.4), then closes the socket. */
 function abort(socket: Duplex, status: number): void {
-  if (socket.writable) {
-    socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  if (!socket.writable) {
+    socket.destroy();
+    return;
   }
-  socket.destroy();
+  // Destroy once the answer is flushed: destroying at once could drop it before it leaves.
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

@@ -1,5 +1,5 @@
 /** Promise helpers around the `phoenix` client, each wait bounded and named. */
-import type { Channel, Push } from 'phoenix';
+import type { Channel, Push, Socket } from 'phoenix';
 
 let topicCounter = 0;
 
@@ -59,4 +59,37 @@ export function nextEvent(channel: Channel, event: string, timeoutMs = 3000): Pr
       resolve(payload);
     });
   });
+}
+
+/** The join_ref phoenix.js uses for the channel's current join (not in @types/phoenix). */
+export function joinRefOf(channel: Channel): string {
+  return (channel as unknown as { joinRef(): string }).joinRef();
+}
+
+/** A decoded server frame as phoenix.js hands it to `Socket.onMessage`. */
+export interface ClientFrame {
+  join_ref: string | null;
+  ref: string | null;
+  topic: string;
+  event: string;
+  payload: any;
+}
+
+/** Every frame the client receives (on `topic` only, if given), in arrival order, with the server's join_ref untouched. */
+export function framesOf(socket: Socket, topic?: string): ClientFrame[] {
+  const seen: ClientFrame[] = [];
+  socket.onMessage((message) => {
+    const frame = message as ClientFrame;
+    if (topic === undefined || frame.topic === topic) seen.push(frame);
+  });
+  return seen;
+}
+
+/** The code of every close the client sees, in order. */
+export function closeCodesOf(socket: Socket): number[] {
+  const codes: number[] = [];
+  socket.onClose((event) => {
+    codes.push((event as unknown as { code: number }).code);
+  });
+  return codes;
 }
