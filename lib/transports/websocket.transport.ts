@@ -1,9 +1,14 @@
 /**
- * The WebSocket transport: one per connection, over a `ws` socket. Writes are
- * corked for the rest of the tick, so a burst of frames leaves in few TCP
- * writes; fastlaned broadcasts are framed once and the same bytes written to
- * every socket. A connection whose unsent bytes pass `maxBufferedBytes` is
- * closed as a slow consumer instead of growing memory without bound.
+ * The WebSocket transport: one per connection, over a `ws` socket.
+ *
+ * Frames are framed by us (once per broadcast for the fastlane, once per
+ * frame otherwise) and gathered for the rest of the tick; the tick's frames
+ * leave in one TCP write. That keeps a burst of broadcasts from costing a
+ * write per message per subscriber. When ws has writes of its own pending
+ * (compression, a close in progress), we flush what we hold and hand the
+ * frame to `ws.send`, so order is kept. A connection whose unsent bytes pass
+ * `maxBufferedBytes` is closed as a slow consumer instead of growing memory
+ * without bound.
  */
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
@@ -12,86 +17,104 @@ import type { SharedFrame } from '../pubsub/fastlane.js';
 import type { OutFrame } from '../serializers/serializer.interface.js';
 import type { SocketConnection } from '../socket/socket-connection.js';
 import type { Transport } from '../socket/transport.interface.js';
-import { frameOnce, rawSocket, writeFramed } from './ws-frames.js';
+import { frameOnce, framesItself, rawSocket, senderIdle } from './ws-frames.js';
 
 const OPEN = 1;
 const logger = new Logger('WebSocketTransport');
 
-function uncork(transport: WebSocketTransport): void {
-  transport.uncork();
+function flushTransport(transport: WebSocketTransport): void {
+  transport.flush();
 }
 
 export class WebSocketTransport implements Transport {
   readonly name = 'websocket';
   connection: SocketConnection | null = null;
-  private corked = false;
+  /** Framed bytes gathered this tick, written together by `flush`. */
+  private pending: Buffer[] | null = null;
+  private pendingBytes = 0;
   private closing = false;
+  /** False when compression was negotiated: then every frame goes through `ws.send`. */
+  private readonly direct: boolean;
 
   constructor(
     readonly ws: WebSocket,
     readonly peer: string,
     private readonly maxBufferedBytes: number,
-  ) {}
+  ) {
+    this.direct = framesItself(ws);
+  }
 
   send(frame: OutFrame): void {
-    const ws = this.ws;
-    if (ws.readyState !== OPEN || this.closing) return;
-    this.cork();
-    if (typeof frame === 'string') ws.send(frame);
-    else if (Buffer.isBuffer(frame)) ws.send(frame, { binary: true });
-    else {
-      logger.error(`a serializer produced a ${typeof frame} frame, which a WebSocket cannot carry; dropped`);
+    if (this.ws.readyState !== OPEN || this.closing) return;
+    if (typeof frame === 'string' || Buffer.isBuffer(frame)) {
+      this.write(frame, null);
       return;
     }
-    this.checkBacklog();
+    logger.error(`a serializer produced a ${typeof frame} frame, which a WebSocket cannot carry; dropped`);
   }
 
   sendShared(shared: SharedFrame): void {
-    const ws = this.ws;
-    if (ws.readyState !== OPEN || this.closing) return;
+    if (this.ws.readyState !== OPEN || this.closing) return;
     const data = shared.data;
     if (typeof data !== 'string' && !Buffer.isBuffer(data)) return;
-    this.cork();
-    let framed = shared.wire as Buffer[] | undefined;
-    if (framed === undefined) {
-      framed = frameOnce(data);
-      shared.wire = framed;
-    }
-    if (!writeFramed(ws, framed)) {
-      if (typeof data === 'string') ws.send(data);
-      else ws.send(data, { binary: true });
-    }
-    this.checkBacklog();
+    this.write(data, shared);
   }
 
   close(code: number, reason: string): void {
     if (this.closing) return;
+    this.flush();
     this.closing = true;
     const ws = this.ws;
     if (ws.readyState === OPEN) ws.close(code, reason);
     else ws.terminate();
   }
 
-  /** @internal */
-  uncork(): void {
-    this.corked = false;
-    rawSocket(this.ws)?.uncork();
-  }
-
-  private cork(): void {
-    if (this.corked) return;
+  /** Writes what this tick gathered, in one write. @internal */
+  flush(): void {
+    const pending = this.pending;
+    if (pending === null) return;
+    this.pending = null;
+    const bytes = this.pendingBytes;
+    this.pendingBytes = 0;
     const socket = rawSocket(this.ws);
-    if (socket === null) return;
-    this.corked = true;
-    socket.cork();
-    process.nextTick(uncork, this);
+    if (socket === null || socket.destroyed || this.ws.readyState !== OPEN) return;
+    socket.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending, bytes));
+    this.checkBacklog(0);
   }
 
-  private checkBacklog(): void {
-    const buffered = this.ws.bufferedAmount;
+  private write(data: string | Buffer, shared: SharedFrame | null): void {
+    const ws = this.ws;
+    if (!this.direct || !senderIdle(ws)) {
+      this.flush();
+      if (typeof data === 'string') ws.send(data);
+      else ws.send(data, { binary: true });
+      this.checkBacklog(0);
+      return;
+    }
+    let framed: Buffer;
+    if (shared === null) framed = frameOnce(data);
+    else {
+      framed = shared.wire as Buffer;
+      if (framed === undefined) {
+        framed = frameOnce(data);
+        shared.wire = framed;
+      }
+    }
+    if (this.pending === null) {
+      this.pending = [framed];
+      process.nextTick(flushTransport, this);
+    } else this.pending.push(framed);
+    this.pendingBytes += framed.length;
+    if (this.pendingBytes > this.maxBufferedBytes) this.checkBacklog(this.pendingBytes);
+  }
+
+  private checkBacklog(gathered: number): void {
+    const buffered = this.ws.bufferedAmount + gathered;
     if (buffered <= this.maxBufferedBytes) return;
     logger.warn(MESSAGES.slowConsumer(this.peer, buffered, this.maxBufferedBytes));
     this.closing = true;
+    this.pending = null;
+    this.pendingBytes = 0;
     // A client that does not read would never finish a close handshake: cut the socket.
     this.ws.terminate();
   }

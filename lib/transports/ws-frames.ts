@@ -1,54 +1,51 @@
 /**
- * The one place that reaches into `ws` internals: framing a broadcast once
- * and writing those bytes to many sockets (the fastlane's last step). The
- * benchmark in bench/ shows what it buys; if `ws` changes shape, the checks
- * below make every write fall back to the public `send`.
+ * The one place that reaches into `ws` internals: framing a message once and
+ * writing the bytes straight to the TCP socket, so a broadcast is framed once
+ * for every subscriber and a connection's frames of one tick leave in one
+ * write (the fastlane's last step; `npm run bench` shows what it buys). When
+ * ws is busy with something of its own (compression, a queued frame, a
+ * close), `canWriteDirectly` says no and callers use the public `send`.
  */
 import * as ws from 'ws';
+import type { Socket as NetSocket } from 'node:net';
 import type { WebSocket } from 'ws';
 
 // `Sender` is exported by ws at run time but absent from its typings.
 const Sender = (ws as unknown as { Sender: { frame: (data: Buffer, options: object) => Buffer[] } }).Sender;
 
-interface SenderInternals {
-  _state?: number;
-  _queue?: unknown[];
-}
-
 interface WebSocketInternals {
-  _sender?: SenderInternals | null;
-  _socket?: import('node:net').Socket | null;
+  _sender?: { _state?: number; _queue?: unknown[] } | null;
+  _socket?: NetSocket | null;
 }
 
-/** The unmasked frame for `data`, as the list of buffers to write. */
-export function frameOnce(data: string | Buffer): Buffer[] {
+const TEXT = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false };
+const BINARY = { fin: true, rsv1: false, opcode: 2, mask: false, readOnly: false };
+
+/** One unmasked WebSocket frame for `data` (text for a string, binary for a Buffer), as a single buffer. */
+export function frameOnce(data: string | Buffer): Buffer {
   const binary = typeof data !== 'string';
-  const payload = binary ? data : Buffer.from(data);
-  return Sender.frame(payload, {
-    fin: true,
-    rsv1: false,
-    opcode: binary ? 2 : 1,
-    mask: false,
-    readOnly: false,
-  });
+  const parts = Sender.frame(binary ? data : Buffer.from(data), binary ? BINARY : TEXT);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
-/** The raw socket under a ws WebSocket, or null. */
-export function rawSocket(ws: WebSocket): import('node:net').Socket | null {
-  return (ws as unknown as WebSocketInternals)._socket ?? null;
+/** The TCP socket under a ws WebSocket, or null. */
+export function rawSocket(socket: WebSocket): NetSocket | null {
+  return (socket as unknown as WebSocketInternals)._socket ?? null;
 }
 
 /**
- * Writes a pre-built frame straight to the socket when ws has nothing queued
- * (so order is kept); returns false when the caller must use `ws.send`.
+ * True when frames we build may be written straight to the TCP socket: no
+ * extension (compression) was negotiated. Fixed at the handshake, so asked once.
  */
-export function writeFramed(ws: WebSocket, frame: Buffer[]): boolean {
-  const internals = ws as unknown as WebSocketInternals;
-  const sender = internals._sender;
-  const socket = internals._socket;
-  if (!sender || !socket || sender._state !== 0 || !Array.isArray(sender._queue) || sender._queue.length !== 0) {
-    return false;
-  }
-  for (const part of frame) socket.write(part);
-  return true;
+export function framesItself(socket: WebSocket): boolean {
+  return socket.extensions === '';
+}
+
+/**
+ * True when bytes written straight to the TCP socket keep their order with
+ * whatever ws writes itself: nothing is queued in ws's sender.
+ */
+export function senderIdle(socket: WebSocket): boolean {
+  const sender = (socket as unknown as WebSocketInternals)._sender;
+  return sender != null && sender._state === 0 && Array.isArray(sender._queue) && sender._queue.length === 0;
 }

@@ -1,0 +1,282 @@
+/**
+ * Turns the runner's results into the comparison table (plain text for the
+ * terminal, Markdown for bench/README.md): every scenario × server, ratios
+ * of our server to raw ws and to Socket.IO, and the targets as pass/miss.
+ */
+export type ServerKind = 'raw-ws' | 'socketio' | 'channels';
+
+export interface BenchResults {
+  meta: {
+    date: string;
+    seconds: number;
+    node: string;
+    platform: string;
+    cores: number;
+    cpuModel: string;
+    memoryGiB: number;
+    versions: Record<string, string>;
+    params: Record<string, unknown>;
+  };
+  results: Record<string, Record<string, Record<string, unknown>>>;
+}
+
+type Cell = number | string | null;
+
+interface Row {
+  scenario: string;
+  metric: string;
+  cells: Record<ServerKind, Cell>;
+  fmt: (v: number) => string;
+  /** Show ratios of channels to the baselines on this row. */
+  ratios: boolean;
+  target?: string;
+  /** true pass, false miss, null not measurable. */
+  verdict?: boolean | null;
+}
+
+const KINDS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels'];
+const LABEL: Record<ServerKind, string> = { 'raw-ws': 'raw ws', socketio: 'Socket.IO', channels: 'channels' };
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+const rate = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M/s` : v >= 1e4 ? `${(v / 1e3).toFixed(0)}k/s` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k/s` : `${v.toFixed(0)}/s`);
+const ms = (v: number): string => `${v.toFixed(2)} ms`;
+const kib = (v: number): string => `${(v / 1024).toFixed(1)} KiB`;
+const mb = (v: number): string => `${(v / 1048576).toFixed(0)} MB`;
+const count = (v: number): string => v.toFixed(0);
+
+/** A cell for one server: the metric, or why there is none. */
+function cell(res: Record<string, Record<string, unknown>> | undefined, kind: ServerKind, pick: (r: Record<string, unknown>) => unknown): Cell {
+  const r = res?.[kind];
+  if (r === undefined) return null;
+  if (typeof r['error'] === 'string') return 'error';
+  if (typeof r['skipped'] === 'string') return 'skipped';
+  const v = pick(r);
+  return num(v) ?? (v === null ? 'incomplete' : null);
+}
+
+function ratio(a: Cell, b: Cell): number | null {
+  return typeof a === 'number' && typeof b === 'number' && b !== 0 ? a / b : null;
+}
+
+function buildRows(results: BenchResults['results']): Row[] {
+  const rows: Row[] = [];
+  const fan = results['fanout'];
+  if (fan !== undefined) {
+    const cells = perKind(fan, (r) => r['rate']);
+    const toRaw = ratio(cells.channels, cells['raw-ws']);
+    const toSio = ratio(cells.channels, cells.socketio);
+    rows.push({
+      scenario: 'fanout',
+      metric: 'deliveries/s',
+      cells,
+      fmt: rate,
+      ratios: true,
+      target: '≥ 0.8× raw ws, ≥ 2× Socket.IO',
+      verdict: toRaw === null || toSio === null ? null : toRaw >= 0.8 && toSio >= 2,
+    });
+  }
+  const rr = results['reqreply'];
+  if (rr !== undefined) {
+    const cells = perKind(rr, (r) => r['rate']);
+    const toSio = ratio(cells.channels, cells.socketio);
+    rows.push({ scenario: 'reqreply', metric: 'replies/s', cells, fmt: rate, ratios: true, target: '≥ 2× Socket.IO', verdict: toSio === null ? null : toSio >= 2 });
+    rows.push({ scenario: 'reqreply', metric: 'p50 latency', cells: perKind(rr, (r) => r['p50']), fmt: ms, ratios: true });
+    rows.push({ scenario: 'reqreply', metric: 'p99 latency', cells: perKind(rr, (r) => r['p99']), fmt: ms, ratios: true });
+  }
+  const mem = results['memory'];
+  if (mem !== undefined) {
+    const cells = perKind(mem, (r) => r['rssPerConn']);
+    const toSio = ratio(cells.channels, cells.socketio);
+    rows.push({ scenario: 'memory', metric: 'RSS per idle joined conn', cells, fmt: kib, ratios: true, target: '≤ 0.5× Socket.IO', verdict: toSio === null ? null : toSio <= 0.5 });
+    rows.push({ scenario: 'memory', metric: 'heap per idle joined conn', cells: perKind(mem, (r) => r['heapPerConn']), fmt: kib, ratios: true });
+  }
+  const join = results['joinrate'];
+  if (join !== undefined) {
+    const cells = perKind(join, (r) => r['rate']);
+    const toSio = ratio(cells.channels, cells.socketio);
+    rows.push({ scenario: 'joinrate', metric: 'connect+join/s', cells, fmt: rate, ratios: true, target: '≥ 2× Socket.IO', verdict: toSio === null ? null : toSio >= 2 });
+  }
+  const cl = results['cluster'];
+  if (cl !== undefined) {
+    const one = only(cell(cl, 'channels', (r) => (r['oneNode'] as Record<string, unknown> | undefined)?.['rate']));
+    const two = only(cell(cl, 'channels', (r) => (r['twoNodes'] as Record<string, unknown> | undefined)?.['rate']));
+    const r = ratio(two.channels, one.channels);
+    rows.push({ scenario: 'cluster', metric: 'deliveries/s, 1 node (Redis)', cells: one, fmt: rate, ratios: false });
+    rows.push({
+      scenario: 'cluster',
+      metric: 'deliveries/s, 2 nodes (Redis)',
+      cells: two,
+      fmt: rate,
+      ratios: false,
+      target: `2 nodes ≥ 0.7× 1 node${r !== null ? ` (${r.toFixed(2)}×)` : ''}`,
+      verdict: r === null ? null : r >= 0.7,
+    });
+  }
+  const slow = results['slow'];
+  if (slow !== undefined) {
+    const peak = perKind(slow, (r) => r['peakRss']);
+    const growth = perKind(slow, (r) => r['growth']);
+    const closed = perKind(slow, (r) => r['closed']);
+    const ch = slow['channels'];
+    let verdict: boolean | null = null;
+    if (ch !== undefined && typeof ch['error'] !== 'string' && num(ch['growth']) !== null) {
+      verdict = ch['exceededCap'] === false && num(ch['closed']) === num(ch['clients']) && (ch['growth'] as number) < (ch['volume'] as number);
+    }
+    rows.push({ scenario: 'slow', metric: 'server peak RSS', cells: peak, fmt: mb, ratios: false });
+    rows.push({ scenario: 'slow', metric: 'peak RSS growth', cells: growth, fmt: mb, ratios: false, target: 'all slow clients closed, growth < volume', verdict });
+    rows.push({ scenario: 'slow', metric: 'slow clients closed', cells: closed, fmt: count, ratios: false });
+  }
+  return rows;
+}
+
+function perKind(res: Record<string, Record<string, unknown>>, pick: (r: Record<string, unknown>) => unknown): Record<ServerKind, Cell> {
+  return { 'raw-ws': cell(res, 'raw-ws', pick), socketio: cell(res, 'socketio', pick), channels: cell(res, 'channels', pick) };
+}
+
+function only(c: Cell): Record<ServerKind, Cell> {
+  return { 'raw-ws': null, socketio: null, channels: c };
+}
+
+function show(c: Cell, fmt: (v: number) => string): string {
+  if (c === null) return '—';
+  return typeof c === 'number' ? fmt(c) : c;
+}
+
+function showRatio(r: number | null): string {
+  return r === null ? '—' : `${r.toFixed(2)}×`;
+}
+
+function verdictText(v: boolean | null | undefined): string {
+  return v === undefined ? '' : v === null ? 'n/a' : v ? 'pass' : 'MISS';
+}
+
+const HEAD = ['scenario', 'metric', LABEL['raw-ws'], LABEL.socketio, LABEL.channels, 'ch/raw', 'ch/sio', 'target', 'result'];
+
+function tableCells(rows: Row[]): string[][] {
+  return rows.map((r) => [
+    r.scenario,
+    r.metric,
+    show(r.cells['raw-ws'], r.fmt),
+    show(r.cells.socketio, r.fmt),
+    show(r.cells.channels, r.fmt),
+    r.ratios ? showRatio(ratio(r.cells.channels, r.cells['raw-ws'])) : '',
+    r.ratios ? showRatio(ratio(r.cells.channels, r.cells.socketio)) : '',
+    r.target ?? '',
+    verdictText(r.verdict),
+  ]);
+}
+
+/** Server and generator CPU (percent of one core) for each measured window. */
+function cpuCells(results: BenchResults['results']): string[][] {
+  const out: string[][] = [];
+  const fmt = (v: unknown): string => (Array.isArray(v) && v.length > 0 ? (v as number[]).map((x) => (x < 0 ? '?' : `${x}%`)).join(' + ') : '—');
+  const pair = (r: Record<string, unknown> | undefined): string => {
+    if (r === undefined) return '—';
+    if (typeof r['error'] === 'string') return 'error';
+    if (typeof r['skipped'] === 'string') return 'skipped';
+    const srv = r['serverCpu'] === undefined ? '' : `server ${fmt(r['serverCpu'])}`;
+    const gen = `gen ${fmt(r['genCpu'])}`;
+    return srv === '' ? gen : `${srv} · ${gen}`;
+  };
+  for (const scenario of ['fanout', 'reqreply', 'memory', 'joinrate']) {
+    const res = results[scenario];
+    if (res === undefined) continue;
+    out.push([scenario, ...KINDS.map((k) => pair(res[k]))]);
+  }
+  const cl = results['cluster']?.['channels'];
+  if (cl !== undefined && cl['oneNode'] !== undefined) {
+    out.push(['cluster, 1 node', '—', '—', pair(cl['oneNode'] as Record<string, unknown>)]);
+    out.push(['cluster, 2 nodes', '—', '—', pair(cl['twoNodes'] as Record<string, unknown>)]);
+  }
+  return out;
+}
+
+function plain(head: string[], body: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]): string => r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+function markdownTable(head: string[], body: string[][]): string {
+  const esc = (s: string): string => s.replace(/\|/g, '\\|');
+  return [`| ${head.map(esc).join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...body.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+}
+
+function notes(results: BenchResults['results'], rows: Row[]): string[] {
+  const out: string[] = [];
+  for (const [scenario, res] of Object.entries(results)) {
+    for (const [kind, r] of Object.entries(res)) {
+      if (typeof r['error'] === 'string') out.push(`${scenario} / ${kind}: error: ${(r['error'] as string).split('\n')[0]}`);
+      if (typeof r['skipped'] === 'string') out.push(`${scenario} / ${kind}: skipped: ${r['skipped']}`);
+      if (r['complete'] === false) out.push(`${scenario} / ${kind}: incomplete: ${r['deliveries']} of ${r['expected']} deliveries before the deadline`);
+      if (typeof r['failedJoins'] === 'number' && r['failedJoins'] > 0) out.push(`${scenario} / ${kind}: ${r['failedJoins']} connects/joins failed (${r['firstError'] ?? ''})`);
+    }
+  }
+  for (const r of rows) {
+    if (r.verdict === false) {
+      out.push(
+        `MISS ${r.scenario} (${r.target}): profile our server with \`npm run bench -- --scenarios ${r.scenario} --servers channels --profile ${r.scenario}\``,
+      );
+    }
+  }
+  return out;
+}
+
+export function renderReport(results: BenchResults): { text: string; markdown: string } {
+  const m = results.meta;
+  const rows = buildRows(results.results);
+  const body = tableCells(rows);
+  const cpuHead = ['CPU (% of one core)', LABEL['raw-ws'], LABEL.socketio, LABEL.channels];
+  const cpu = cpuCells(results.results);
+  const versions = Object.entries(m.versions)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const p = m.params as {
+    workers: number;
+    concurrency: number;
+    fanout: { n: number; m: number; size: number };
+    reqreply: { clients: number; seconds: number; size: number };
+    memory: { n: number };
+    joinrate: { n: number };
+    cluster: { n: number; m: number };
+    slow: { clients: number; mb: number; msgSize: number };
+  };
+  const ran = (name: string): boolean => results.results[name] !== undefined;
+  const params = [
+    ran('fanout') ? `fanout ${p.fanout.n} subscribers × ${p.fanout.m} msgs of ${p.fanout.size} B` : '',
+    ran('reqreply') ? `reqreply ${p.reqreply.clients} clients × ${p.reqreply.seconds} s` : '',
+    ran('memory') ? `memory ${p.memory.n} conns` : '',
+    ran('joinrate') ? `joinrate ${p.joinrate.n} conns, ${p.concurrency} in flight` : '',
+    ran('cluster') ? `cluster ${p.cluster.n} × ${p.cluster.m}` : '',
+    ran('slow') ? `slow ${p.slow.clients} clients, ${p.slow.mb} MB in ${p.slow.msgSize} B msgs` : '',
+    `${p.workers} load workers`,
+  ]
+    .filter((x) => x !== '')
+    .join('; ');
+  const header = [
+    `Measured ${m.date} in ${m.seconds.toFixed(0)} s · Node ${m.node} · ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB · ${m.platform}`,
+    `Versions: ${versions}`,
+    `Parameters: ${params}`,
+  ];
+  const noteLines = notes(results.results, rows);
+  const text = [
+    ...header,
+    '',
+    plain(HEAD, body),
+    '',
+    plain(cpuHead, cpu),
+    ...(noteLines.length > 0 ? ['', ...noteLines] : []),
+  ].join('\n');
+  const markdown = [
+    ...header.map((h) => `${h}  `),
+    '',
+    markdownTable(HEAD, body),
+    '',
+    markdownTable(cpuHead, cpu),
+    ...(noteLines.length > 0 ? ['', ...noteLines.map((n) => `- ${n}`)] : []),
+  ].join('\n');
+  return { text, markdown };
+}

@@ -1,0 +1,844 @@
+/**
+ * The benchmark runner (`npm run bench` → scripts/bench.sh → this file, from dist/).
+ *
+ * Each scenario × server gets fresh processes: the server (its own process,
+ * 127.0.0.1, port 0) and load workers (forked, see load/worker.ts). Results
+ * go to stdout, bench/results/latest.json and bench/README.md (between the
+ * result markers). `--help` lists the parameters.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { preflight } from './check.js';
+import { Histogram } from './common/histogram.js';
+import { hotFunctions } from './common/profile.js';
+import type {
+  BlastBytesResult,
+  BlastResult,
+  CollectResult,
+  ConnectResult,
+  FanoutDoneEvent,
+  ReqReplyResult,
+  StatusResult,
+} from './common/ipc.js';
+import { killAllChildren, LoadWorker, ServerProc, sleep } from './common/proc.js';
+import type { Dialect } from './common/wire.js';
+import { renderReport, type BenchResults, type ServerKind } from './report.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+// ---------------------------------------------------------------- options
+
+const SCENARIOS = ['fanout', 'reqreply', 'memory', 'joinrate', 'cluster', 'slow'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels'];
+
+interface Options {
+  scenarios: Scenario[];
+  servers: ServerKind[];
+  workers: number;
+  concurrency: number;
+  fanoutN: number;
+  fanoutM: number;
+  fanoutRounds: number;
+  size: number;
+  rrClients: number;
+  rrSeconds: number;
+  rrSize: number;
+  memN: number;
+  joinN: number;
+  clusterN: number;
+  clusterM: number;
+  slowClients: number;
+  slowMb: number;
+  slowMsgSize: number;
+  slowPerBlast: number;
+  slowCapMb: number;
+  slowRawWs: boolean;
+  redisUrl: string;
+  maxBuffered: number;
+  timeoutS: number;
+  profile: string[];
+  readme: boolean;
+  check: boolean;
+  json: string;
+  root: string;
+  verbose: boolean;
+}
+
+const HELP = `Usage: npm run bench -- [--name value ...]   (or BENCH_NAME=value in the environment)
+
+  --scenarios LIST     ${SCENARIOS.join(',')} (default: all)
+  --servers LIST       ${SERVERS.join(',')} (default: all)
+  --quick              small sizes for a smoke run (does not touch README.md)
+  --workers N          load worker processes (default 2)
+  --concurrency N      connects+joins in flight, over all workers (default 200)
+  --fanout-n N         fanout subscribers (default 5000)
+  --fanout-m M         messages per blast (default 200)
+  --fanout-rounds R    measured blasts, median reported; stops early past 4 s (default 3)
+  --size B             message body bytes (default 128)
+  --rr-clients N       reqreply clients (default 200)
+  --rr-seconds S       reqreply duration (default 10)
+  --rr-size B          ping payload body bytes (default 32)
+  --mem-n N            idle joined connections for memory (default 10000)
+  --join-n N           connections for joinrate (default 5000)
+  --cluster-n N        cluster subscribers (default 5000)
+  --cluster-m M        cluster messages (default 200)
+  --slow-clients N     clients that never read (default 100)
+  --slow-mb MB         broadcast volume sent to their topic (default 100)
+  --slow-msg-size B    body bytes per slow-scenario message (default 16384)
+  --slow-per-blast N   messages per blast request in the slow scenario (default 64)
+  --slow-cap-mb MB     stop the slow scenario if a server's RSS passes this (default 4096)
+  --slow-raw-ws        also run the slow scenario on the raw ws baseline
+  --redis-url URL      for the cluster scenario (default redis://127.0.0.1:6379)
+  --max-buffered B     maxBufferedBytes for our server (default: the library's)
+  --timeout S          deadline for any single wait (default 60)
+  --profile LIST       scenarios whose measured window is CPU-profiled in our
+                       server (profiles in bench/results/profiles/, top functions printed)
+  --no-readme          do not rewrite bench/README.md
+  --no-check           skip the preflight with the official clients
+  --json FILE          results file (default bench/results/latest.json)
+  --verbose            echo server output
+`;
+
+function parseOptions(argv: string[]): Options {
+  // Environment first (BENCH_FANOUT_N=...), the command line over it. Unknown
+  // BENCH_* variables are left alone (scripts/bench.sh has its own); unknown
+  // flags are an error.
+  const given = new Map<string, string>();
+  const fromEnv = new Set<string>();
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k.startsWith('BENCH_') && v !== undefined) {
+      const name = k.slice(6).toLowerCase().replace(/_/g, '-');
+      given.set(name, v);
+      fromEnv.add(name);
+    }
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new Error(`unexpected argument '${a}' (see --help)`);
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(2, eq) : a.slice(2);
+    fromEnv.delete(name);
+    if (eq > 0) given.set(name, a.slice(eq + 1));
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) given.set(name, argv[++i]!);
+    else given.set(name, 'true');
+  }
+  if (given.has('help')) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const quick = given.get('quick') === 'true' || given.get('quick') === '1';
+  const used = new Set<string>(['quick', 'help']);
+  const str = (name: string, dflt: string): string => {
+    used.add(name);
+    return given.get(name) ?? dflt;
+  };
+  const num = (name: string, dflt: number, quickDflt = dflt): number => {
+    const v = Number(str(name, String(quick ? quickDflt : dflt)));
+    if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a non-negative number`);
+    return v;
+  };
+  const bool = (name: string, dflt: boolean): boolean => {
+    const v = str(name, String(dflt));
+    return v === 'true' || v === '1' || v === 'yes';
+  };
+  const list = <T extends string>(name: string, all: readonly T[], dflt: readonly T[]): T[] => {
+    const raw = str(name, dflt.join(','));
+    const items = raw.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    for (const it of items) if (!all.includes(it as T)) throw new Error(`--${name}: unknown '${it}' (one of ${all.join(', ')})`);
+    return items as T[];
+  };
+  const root = path.resolve(str('root', path.resolve(here, '..', '..')));
+  const opts: Options = {
+    scenarios: list('scenarios', SCENARIOS, SCENARIOS),
+    servers: list('servers', SERVERS, SERVERS),
+    workers: Math.max(1, Math.floor(num('workers', 2))),
+    concurrency: Math.max(1, Math.floor(num('concurrency', 200, 100))),
+    fanoutN: num('fanout-n', 5000, 500),
+    fanoutM: num('fanout-m', 200, 50),
+    fanoutRounds: num('fanout-rounds', 3),
+    size: num('size', 128),
+    rrClients: num('rr-clients', 200, 50),
+    rrSeconds: num('rr-seconds', 10, 2),
+    rrSize: num('rr-size', 32),
+    memN: num('mem-n', 10_000, 1000),
+    joinN: num('join-n', 5000, 500),
+    clusterN: num('cluster-n', 5000, 500),
+    clusterM: num('cluster-m', 200, 50),
+    slowClients: num('slow-clients', 100, 20),
+    slowMb: num('slow-mb', 100, 20),
+    slowMsgSize: num('slow-msg-size', 16384),
+    slowPerBlast: num('slow-per-blast', 64),
+    slowCapMb: num('slow-cap-mb', 4096),
+    slowRawWs: bool('slow-raw-ws', false),
+    redisUrl: str('redis-url', 'redis://127.0.0.1:6379'),
+    maxBuffered: num('max-buffered', 0),
+    timeoutS: num('timeout', 60),
+    profile: list('profile', SCENARIOS, []),
+    readme: bool('readme', !quick) && given.get('no-readme') === undefined,
+    check: bool('check', true) && given.get('no-check') === undefined,
+    json: path.resolve(root, str('json', quick ? 'bench/results/quick.json' : 'bench/results/latest.json')),
+    root,
+    verbose: bool('verbose', false),
+  };
+  used.add('no-readme');
+  used.add('no-check');
+  for (const k of given.keys()) if (!used.has(k) && !fromEnv.has(k)) throw new Error(`unknown option --${k} (see --help)`);
+  return opts;
+}
+
+// ---------------------------------------------------------------- processes
+
+const SERVER_FILES: Record<ServerKind, string> = {
+  'raw-ws': path.join(here, 'servers', 'raw-ws.server.js'),
+  socketio: path.join(here, 'servers', 'socketio.server.js'),
+  channels: path.join(here, 'servers', 'channels.server.js'),
+};
+const WORKER_FILE = path.join(here, 'load', 'worker.js');
+
+const DIALECT: Record<ServerKind, Dialect> = { 'raw-ws': 'phx', socketio: 'sio', channels: 'phx' };
+
+let opts: Options;
+
+async function startServer(kind: ServerKind, extra: string[] = [], label: string = kind): Promise<ServerProc> {
+  const args = [...extra];
+  if (kind === 'channels' && opts.maxBuffered > 0) args.push('--max-buffered', String(opts.maxBuffered));
+  return ServerProc.start(label, SERVER_FILES[kind], args, ['--expose-gc'], opts.verbose);
+}
+
+/**
+ * Runs `fn` (a scenario's measured window) with our server's CPU profiler on
+ * when `--profile` names this scenario. Profiles land in
+ * bench/results/profiles/; a short reading of each goes into the result.
+ */
+async function profiled<T>(scenario: Scenario, servers: ServerProc[], fn: () => Promise<T>): Promise<{ value: T; profile?: Result[] }> {
+  const targets = servers.filter((s) => s.name.startsWith('channels') && opts.profile.includes(scenario));
+  if (targets.length === 0) return { value: await fn() };
+  const dir = path.join(opts.root, 'bench', 'results', 'profiles');
+  mkdirSync(dir, { recursive: true });
+  await Promise.all(targets.map((s) => s.profileStart()));
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const files = targets.map((s) => path.join(dir, `${scenario}-${s.name}-${stamp}.cpuprofile`));
+  let value: T;
+  try {
+    value = await fn();
+  } finally {
+    await Promise.all(targets.map((s, i) => (s.alive ? s.profileStop(files[i]!).catch(() => undefined) : undefined)));
+  }
+  const profile = files
+    .filter((f) => existsSync(f))
+    .map((f) => ({ file: path.relative(opts.root, f), ...hotFunctions(f, opts.root) }));
+  return { value, profile };
+}
+
+function startWorkers(n: number): LoadWorker[] {
+  const ws: LoadWorker[] = [];
+  for (let i = 0; i < n; i++) ws.push(new LoadWorker(WORKER_FILE));
+  return ws;
+}
+
+/** Splits `total` into `parts` near-equal integers. */
+function split(total: number, parts: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < parts; i++) out.push(Math.floor(total / parts) + (i < total % parts ? 1 : 0));
+  return out;
+}
+
+const timeoutMs = (): number => opts.timeoutS * 1000;
+
+interface ConnectSummary {
+  connected: number;
+  failed: number;
+  firstError: string | null;
+  seconds: number;
+  rate: number;
+  genCpu: number[];
+}
+
+/** Connects `counts[i]` clients from worker i to `ports[i]`, all workers at once. */
+async function connectAll(workers: LoadWorker[], ports: number[], counts: number[], dialect: Dialect, topic: string): Promise<ConnectSummary> {
+  const perWorker = Math.max(1, Math.floor(opts.concurrency / workers.length));
+  const results = await Promise.all(
+    workers.map((w, i) =>
+      counts[i]! === 0
+        ? Promise.resolve<ConnectResult>({ connected: 0, failed: 0, firstError: null, t0: Infinity, t1: -Infinity, cpuUs: 0 })
+        : w.call<ConnectResult>(
+            { cmd: 'connect', host: '127.0.0.1', port: ports[i]!, dialect, count: counts[i]!, concurrency: perWorker, topic, timeoutMs: 15_000 },
+            timeoutMs() * 5,
+          ),
+    ),
+  );
+  const t0 = Math.min(...results.map((r) => r.t0));
+  const t1 = Math.max(...results.map((r) => r.t1));
+  const connected = results.reduce((s, r) => s + r.connected, 0);
+  const seconds = (t1 - t0) / 1000;
+  return {
+    connected,
+    failed: results.reduce((s, r) => s + r.failed, 0),
+    firstError: results.find((r) => r.firstError !== null)?.firstError ?? null,
+    seconds,
+    rate: seconds > 0 ? connected / seconds : 0,
+    genCpu: results.filter((r) => Number.isFinite(r.t0)).map((r) => pct(r.cpuUs / 1000, r.t1 - r.t0)),
+  };
+}
+
+function pct(cpuMs: number, wallMs: number): number {
+  return wallMs > 0 ? Math.round((cpuMs / wallMs) * 100) : 0;
+}
+
+async function cleanup(workers: LoadWorker[], servers: ServerProc[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.stop()));
+  await Promise.all(servers.map((s) => s.stop()));
+}
+
+function serverCpuPct(servers: ServerProc[], before: Array<number | null>, wallMs: number): number[] {
+  return servers.map((s, i) => {
+    const now = s.cpuSeconds();
+    const b = before[i];
+    return now === null || b === null || b === undefined ? -1 : pct((now - b) * 1000, wallMs);
+  });
+}
+
+// ---------------------------------------------------------------- scenarios
+
+type Result = Record<string, unknown>;
+
+interface Round {
+  rate: number | null;
+  seconds: number;
+  deliveries: number;
+  expected: number;
+  complete: boolean;
+  blastReplyMs: number;
+  blastOk: boolean;
+  serverCpu: number[];
+  genCpu: number[];
+}
+
+/** Arms every worker for `m` broadcasts per connection, blasts from worker 0, waits until all have them. */
+async function blastRound(workers: LoadWorker[], servers: ServerProc[], subscribers: number, m: number): Promise<Round> {
+  await Promise.all(workers.map((w) => w.call({ cmd: 'arm', expect: m }, 5000)));
+  const done = workers.map((w) => w.waitEvent<FanoutDoneEvent>('fanout-done', timeoutMs()));
+  const cpu0 = servers.map((s) => s.cpuSeconds());
+  const blast = await workers[0]!.call<BlastResult>({ cmd: 'blast', n: m, size: opts.size, timeoutMs: timeoutMs() }, timeoutMs() + 5000);
+  const events = await Promise.all(done);
+  const collected = await Promise.all(workers.map((w) => w.call<CollectResult>({ cmd: 'collect' }, 5000)));
+  const received = collected.reduce((s, c) => s + c.received, 0);
+  const complete = events.every((e) => e !== null) && received === subscribers * m;
+  const tEnd = complete ? Math.max(...events.map((e) => e!.tDone)) : Math.max(...collected.map((c) => c.tDone ?? 0), blast.tReply);
+  const wallMs = tEnd - blast.tSend;
+  return {
+    rate: complete ? (subscribers * m) / (wallMs / 1000) : null,
+    seconds: wallMs / 1000,
+    deliveries: received,
+    expected: subscribers * m,
+    complete,
+    blastReplyMs: blast.tReply - blast.tSend,
+    blastOk: blast.ok,
+    serverCpu: serverCpuPct(servers, cpu0, wallMs),
+    genCpu: collected.map((c, i) => pct(c.cpuUs / 1000, events[i]?.wallMs ?? c.wallMs)),
+  };
+}
+
+/**
+ * One fanout: `n` subscribers (spread over the workers; worker i talks to
+ * `ports[i % ports.length]`), then a small warm-up blast, then up to
+ * `fanoutRounds` measured blasts of `m` messages from worker 0's first
+ * connection (more rounds only while they stay under a few seconds in all).
+ * Deliveries per second until every subscriber has all m; the median round
+ * is the result.
+ */
+async function fanoutOn(scenario: Scenario, servers: ServerProc[], dialect: Dialect, n: number, m: number, topic: string): Promise<Result> {
+  // At least one worker per server node, so that every node gets subscribers.
+  const workers = startWorkers(Math.max(opts.workers, servers.length));
+  try {
+    const ports = workers.map((_, i) => servers[i % servers.length]!.port);
+    const conn = await connectAll(workers, ports, split(n, workers.length), dialect, topic);
+    if (conn.connected === 0) throw new Error(`no subscriber could join: ${conn.firstError}`);
+    await sleep(300);
+    const warm = await blastRound(workers, servers, conn.connected, Math.max(1, Math.min(m, 20)));
+    if (!warm.complete) throw new Error(`warm-up blast incomplete: ${warm.deliveries} of ${warm.expected} deliveries`);
+    const rounds: Round[] = [];
+    const { profile } = await profiled(scenario, servers, async () => {
+      let spent = 0;
+      for (let i = 0; i < Math.max(1, opts.fanoutRounds); i++) {
+        const r = await blastRound(workers, servers, conn.connected, m);
+        rounds.push(r);
+        spent += r.seconds;
+        if (!r.complete || spent > 4) break;
+      }
+    });
+    const incomplete = rounds.find((r) => !r.complete);
+    const sorted = [...rounds].sort((a, b) => (a.rate ?? 0) - (b.rate ?? 0));
+    const median = incomplete ?? sorted[Math.floor((sorted.length - 1) / 2)]!;
+    return {
+      subscribers: conn.connected,
+      failedJoins: conn.failed,
+      messages: m,
+      size: opts.size,
+      ...median,
+      rate: conn.connected === n ? median.rate : null,
+      rounds: rounds.map((r) => ({ rate: r.rate, seconds: r.seconds, serverCpu: r.serverCpu, genCpu: r.genCpu })),
+      joinRate: conn.rate,
+      ...(conn.firstError !== null ? { firstError: conn.firstError } : {}),
+      ...(profile !== undefined ? { profile } : {}),
+    };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+  }
+}
+
+async function scenarioFanout(kind: ServerKind): Promise<Result> {
+  const server = await startServer(kind);
+  try {
+    return await fanoutOn('fanout', [server], DIALECT[kind], opts.fanoutN, opts.fanoutM, 'bench:fanout');
+  } finally {
+    await server.stop();
+  }
+}
+
+async function scenarioReqReply(kind: ServerKind): Promise<Result> {
+  const server = await startServer(kind);
+  const workers = startWorkers(Math.min(opts.workers, Math.max(1, opts.rrClients)));
+  try {
+    const conn = await connectAll(workers, workers.map(() => server.port), split(opts.rrClients, workers.length), DIALECT[kind], 'bench:rr');
+    if (conn.connected === 0) throw new Error(`no client could join: ${conn.firstError}`);
+    await sleep(200);
+    const cpu0 = server.cpuSeconds();
+    const t0 = Date.now();
+    const { value: results, profile } = await profiled('reqreply', [server], () =>
+      Promise.all(
+        workers.map((w) => w.call<ReqReplyResult>({ cmd: 'reqreply', seconds: opts.rrSeconds, size: opts.rrSize }, opts.rrSeconds * 1000 + 10_000)),
+      ),
+    );
+    const hist = new Histogram();
+    for (const r of results) hist.addSparse(r.hist, r.maxUs);
+    const replies = results.reduce((s, r) => s + r.replies, 0);
+    return {
+      clients: conn.connected,
+      seconds: opts.rrSeconds,
+      replies,
+      rate: replies / opts.rrSeconds,
+      p50: hist.quantileMs(0.5),
+      p99: hist.quantileMs(0.99),
+      max: hist.maxUs / 1000,
+      serverCpu: serverCpuPct([server], [cpu0], Date.now() - t0),
+      genCpu: results.map((r) => pct(r.cpuUs / 1000, r.t1 - r.t0)),
+      ...(profile !== undefined ? { profile } : {}),
+    };
+  } finally {
+    await cleanup(workers, [server]);
+  }
+}
+
+async function scenarioMemory(kind: ServerKind): Promise<Result> {
+  const server = await startServer(kind);
+  const workers = startWorkers(opts.workers);
+  try {
+    await sleep(300);
+    const before = await server.mem(true);
+    const conn = await connectAll(workers, workers.map(() => server.port), split(opts.memN, workers.length), DIALECT[kind], 'bench:mem');
+    if (conn.connected === 0) throw new Error(`no client could join: ${conn.firstError}`);
+    await sleep(1000);
+    const after = await server.mem(true);
+    const n = conn.connected;
+    return {
+      connections: n,
+      failedJoins: conn.failed,
+      gc: after.gc,
+      rssBefore: before.rss,
+      rssAfter: after.rss,
+      heapBefore: before.heapUsed,
+      heapAfter: after.heapUsed,
+      rssPerConn: (after.rss - before.rss) / n,
+      heapPerConn: (after.heapUsed - before.heapUsed) / n,
+      externalPerConn: (after.external - before.external) / n,
+      joinRate: conn.rate,
+      genCpu: conn.genCpu,
+      ...(conn.firstError !== null ? { firstError: conn.firstError } : {}),
+    };
+  } finally {
+    await cleanup(workers, [server]);
+  }
+}
+
+async function scenarioJoinRate(kind: ServerKind): Promise<Result> {
+  const server = await startServer(kind);
+  const workers = startWorkers(opts.workers);
+  try {
+    await sleep(300);
+    const cpu0 = server.cpuSeconds();
+    const t0 = Date.now();
+    const { value: conn, profile } = await profiled('joinrate', [server], () =>
+      connectAll(workers, workers.map(() => server.port), split(opts.joinN, workers.length), DIALECT[kind], 'bench:join'),
+    );
+    if (conn.connected === 0) throw new Error(`no client could join: ${conn.firstError}`);
+    return {
+      connections: conn.connected,
+      failedJoins: conn.failed,
+      concurrency: opts.concurrency,
+      seconds: conn.seconds,
+      rate: conn.rate,
+      serverCpu: serverCpuPct([server], [cpu0], Date.now() - t0),
+      genCpu: conn.genCpu,
+      ...(conn.firstError !== null ? { firstError: conn.firstError } : {}),
+      ...(profile !== undefined ? { profile } : {}),
+    };
+  } finally {
+    await cleanup(workers, [server]);
+  }
+}
+
+function redisAnswers(url: string): Promise<boolean> {
+  let host = '127.0.0.1';
+  let port = 6379;
+  try {
+    const u = new URL(url);
+    host = u.hostname || host;
+    port = Number(u.port) || port;
+  } catch {
+    return Promise.resolve(false);
+  }
+  return new Promise<boolean>((resolve) => {
+    const sock = net.connect({ host, port });
+    let answer = '';
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 1500);
+    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on('data', (d) => {
+      answer += d.toString('latin1');
+      if (answer.includes('\r\n')) done(answer.startsWith('+PONG') || answer.startsWith('-NOAUTH'));
+    });
+    sock.on('error', () => done(false));
+  });
+}
+
+/** Our server only: the same fanout on one node and over two nodes sharing one Redis. */
+async function scenarioCluster(kind: ServerKind): Promise<Result> {
+  if (!(await redisAnswers(opts.redisUrl))) {
+    return { skipped: `Redis at ${opts.redisUrl} did not answer PING` };
+  }
+  const run = `bench:${process.pid}:${Date.now()}`;
+  const redisArgs = (prefix: string): string[] => ['--pubsub', 'redis', '--redis-url', opts.redisUrl, '--key-prefix', prefix];
+
+  const one = await startServer(kind, redisArgs(`${run}:one:`), 'channels-node1');
+  let oneNode: Result;
+  try {
+    oneNode = await fanoutOn('cluster', [one], DIALECT[kind], opts.clusterN, opts.clusterM, 'bench:cluster');
+  } finally {
+    await one.stop();
+  }
+  const a = await startServer(kind, redisArgs(`${run}:two:`), 'channels-nodeA');
+  let twoNodes: Result;
+  try {
+    const b = await startServer(kind, redisArgs(`${run}:two:`), 'channels-nodeB');
+    try {
+      twoNodes = await fanoutOn('cluster', [a, b], DIALECT[kind], opts.clusterN, opts.clusterM, 'bench:cluster');
+    } finally {
+      await b.stop();
+    }
+  } finally {
+    await a.stop();
+  }
+  const r1 = oneNode['rate'] as number | null;
+  const r2 = twoNodes['rate'] as number | null;
+  return { oneNode, twoNodes, ratio: r1 !== null && r2 !== null && r1 > 0 ? r2 / r1 : null };
+}
+
+/**
+ * Clients that never read sit on a topic that gets `slowMb` of broadcasts
+ * (sent by one reading publisher, in blasts of `slowPerBlast` messages).
+ * Reports the server's peak RSS and how many slow clients it closed.
+ */
+async function scenarioSlow(kind: ServerKind): Promise<Result> {
+  const server = await startServer(kind);
+  const workers = startWorkers(2);
+  const capBytes = opts.slowCapMb * 1024 * 1024;
+  let sampler: NodeJS.Timeout | undefined;
+  try {
+    const dialect = DIALECT[kind];
+    const slow = await connectAll([workers[0]!], [server.port], [opts.slowClients], dialect, 'bench:slow');
+    const pub = await connectAll([workers[1]!], [server.port], [1], dialect, 'bench:slow');
+    if (slow.connected === 0 || pub.connected === 0) throw new Error(`could not join: ${slow.firstError ?? pub.firstError}`);
+    await workers[0]!.call({ cmd: 'pause' }, 5000);
+    await sleep(300);
+    const base = await server.mem(true);
+    const hwmReset = server.resetPeak();
+    let peak = server.rss() ?? base.rss;
+    let exceeded = false;
+    sampler = setInterval(() => {
+      const r = server.rss();
+      if (r === null) return;
+      if (r > peak) peak = r;
+      if (r > capBytes && !exceeded) {
+        exceeded = true;
+        server.kill();
+      }
+    }, 50);
+    const volume = opts.slowMb * 1024 * 1024;
+    const { value: sent, profile } = await profiled('slow', [server], async (): Promise<{ blast: BlastBytesResult | null; error: string | null }> => {
+      try {
+        const blast = await workers[1]!.call<BlastBytesResult>(
+          { cmd: 'blastBytes', totalBytes: volume, size: opts.slowMsgSize, perBlast: opts.slowPerBlast, timeoutMs: timeoutMs() },
+          timeoutMs() * 3,
+        );
+        return { blast, error: null };
+      } catch (err) {
+        return { blast: null, error: err instanceof Error ? err.message : String(err) };
+      }
+    });
+    const { blast, error: blastError } = sent;
+    if (!exceeded) await sleep(1500);
+    clearInterval(sampler);
+    sampler = undefined;
+    const hwm = server.alive && hwmReset ? server.peakRss() : null;
+    if (hwm !== null && hwm > peak) peak = hwm;
+    const after = server.alive ? await server.mem(false) : null;
+    const status = await workers[1]!.call<StatusResult>({ cmd: 'status' }, 5000).catch(() => null);
+    return {
+      clients: slow.connected,
+      volume: blast?.bytesRequested ?? volume,
+      messageSize: opts.slowMsgSize,
+      blastsOk: blast?.okReplies ?? 0,
+      blasts: blast?.blasts ?? 0,
+      seconds: blast !== null ? (blast.t1 - blast.t0) / 1000 : null,
+      publisherReceived: blast?.publisherReceivedBytes ?? 0,
+      publisherOpen: status !== null && status.open === 1,
+      baseRss: base.rss,
+      peakRss: peak,
+      growth: peak - base.rss,
+      closed: after !== null ? after.upgrades.closed : null,
+      rssAfter: after?.rss ?? null,
+      exceededCap: exceeded ? opts.slowCapMb : false,
+      logLines: server.outputLines,
+      ...(blastError !== null ? { error: blastError } : {}),
+      ...(profile !== undefined ? { profile } : {}),
+    };
+  } finally {
+    if (sampler !== undefined) clearInterval(sampler);
+    await cleanup(workers, [server]);
+  }
+}
+
+const RUNNERS: Record<Scenario, (kind: ServerKind) => Promise<Result>> = {
+  fanout: scenarioFanout,
+  reqreply: scenarioReqReply,
+  memory: scenarioMemory,
+  joinrate: scenarioJoinRate,
+  cluster: scenarioCluster,
+  slow: scenarioSlow,
+};
+
+function serversFor(scenario: Scenario): ServerKind[] {
+  if (scenario === 'cluster') return opts.servers.filter((s) => s === 'channels');
+  if (scenario === 'slow') return opts.servers.filter((s) => s !== 'raw-ws' || opts.slowRawWs);
+  return opts.servers;
+}
+
+// ---------------------------------------------------------------- output
+
+function versionOf(pkg: string): string {
+  try {
+    const file = path.join(opts.root, 'node_modules', pkg, 'package.json');
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+function meta(startedAt: Date, seconds: number): BenchResults['meta'] {
+  let own = '?';
+  try {
+    own = (JSON.parse(readFileSync(path.join(opts.root, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    // keep '?'
+  }
+  const cpus = os.cpus();
+  return {
+    date: startedAt.toISOString(),
+    seconds,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    cores: cpus.length,
+    cpuModel: cpus[0]?.model ?? '?',
+    memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
+    versions: {
+      'nestjs-channels': own,
+      ws: versionOf('ws'),
+      'socket.io': versionOf('socket.io'),
+      '@nestjs/core': versionOf('@nestjs/core'),
+      '@nestjs/platform-socket.io': versionOf('@nestjs/platform-socket.io'),
+      ioredis: versionOf('ioredis'),
+    },
+    params: {
+      workers: opts.workers,
+      concurrency: opts.concurrency,
+      fanout: { n: opts.fanoutN, m: opts.fanoutM, size: opts.size, rounds: opts.fanoutRounds },
+      reqreply: { clients: opts.rrClients, seconds: opts.rrSeconds, size: opts.rrSize },
+      memory: { n: opts.memN },
+      joinrate: { n: opts.joinN },
+      cluster: { n: opts.clusterN, m: opts.clusterM, redis: opts.redisUrl },
+      slow: { clients: opts.slowClients, mb: opts.slowMb, msgSize: opts.slowMsgSize, perBlast: opts.slowPerBlast },
+    },
+  };
+}
+
+const BEGIN = '<!-- bench:results:begin -->';
+const END = '<!-- bench:results:end -->';
+
+function writeOutputs(results: BenchResults, markdown: string): void {
+  mkdirSync(path.dirname(opts.json), { recursive: true });
+  const tmp = `${opts.json}.tmp`;
+  writeFileSync(tmp, JSON.stringify(results, null, 2) + '\n');
+  renameSync(tmp, opts.json);
+  process.stdout.write(`\nresults: ${path.relative(process.cwd(), opts.json) || opts.json}\n`);
+  if (!opts.readme) return;
+  const readme = path.join(opts.root, 'bench', 'README.md');
+  if (!existsSync(readme)) {
+    process.stdout.write(`(no ${readme}; table not written there)\n`);
+    return;
+  }
+  const text = readFileSync(readme, 'utf8');
+  const b = text.indexOf(BEGIN);
+  const e = text.indexOf(END);
+  if (b < 0 || e < b) {
+    process.stdout.write(`(${readme} has no result markers; table not written there)\n`);
+    return;
+  }
+  const next = `${text.slice(0, b + BEGIN.length)}\n${markdown}\n${text.slice(e)}`;
+  writeFileSync(`${readme}.tmp`, next);
+  renameSync(`${readme}.tmp`, readme);
+  process.stdout.write(`table written to ${path.relative(process.cwd(), readme) || readme}\n`);
+}
+
+// ---------------------------------------------------------------- main
+
+async function main(): Promise<void> {
+  opts = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const results: BenchResults = { meta: meta(startedAt, 0), results: {} };
+  process.stdout.write(
+    `nestjs-channels bench · ${process.version} · ${os.cpus().length} cores · scenarios ${opts.scenarios.join(',')} · servers ${opts.servers.join(',')}\n`,
+  );
+  const broken = new Map<ServerKind, string>();
+  if (opts.check) {
+    const kinds = SERVERS.filter((k) => opts.scenarios.some((s) => serversFor(s).includes(k)));
+    for (const kind of kinds) {
+      process.stdout.write(`  preflight ${kind.padEnd(9)} … `);
+      try {
+        const server = await startServer(kind, [], `${kind}-check`);
+        try {
+          await preflight(DIALECT[kind], server.port);
+        } finally {
+          await server.stop();
+        }
+        process.stdout.write(`ok (${DIALECT[kind] === 'phx' ? 'phoenix' : 'socket.io-client'} join, ping, blast)\n`);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        broken.set(kind, msg);
+        process.stdout.write(`FAILED, its scenarios are skipped: ${msg.split('\n')[0]}\n`);
+        if (msg.includes('\n')) process.stdout.write(`${msg.split('\n').slice(1).join('\n')}\n`);
+        killAllChildren();
+      }
+    }
+  }
+  for (const scenario of opts.scenarios) {
+    const perServer: Record<string, Result> = {};
+    results.results[scenario] = perServer;
+    for (const kind of serversFor(scenario)) {
+      const t0 = Date.now();
+      process.stdout.write(`  ${scenario.padEnd(9)} ${kind.padEnd(9)} … `);
+      const why = broken.get(kind);
+      if (why !== undefined) {
+        perServer[kind] = { error: `preflight failed: ${why.split('\n')[0]}` };
+        process.stdout.write('skipped (preflight failed)\n');
+        continue;
+      }
+      try {
+        const r = await RUNNERS[scenario](kind);
+        perServer[kind] = r;
+        process.stdout.write(`${summaryLine(scenario, r)}  (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+        printProfiles(r);
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        perServer[kind] = { error: msg };
+        process.stdout.write(`failed: ${msg.split('\n')[0]}\n`);
+        if (opts.verbose || msg.includes('\n')) process.stdout.write(`${msg.split('\n').slice(1).join('\n')}\n`);
+        killAllChildren();
+      }
+    }
+  }
+  results.meta = meta(startedAt, (Date.now() - startedAt.getTime()) / 1000);
+  const { text, markdown } = renderReport(results);
+  process.stdout.write(`\n${text}\n`);
+  writeOutputs(results, markdown);
+}
+
+/** Prints the hot functions of any profile taken during a scenario (also those of cluster variants). */
+function printProfiles(r: Result): void {
+  const readings: Result[] = [];
+  const collect = (x: unknown): void => {
+    if (x !== null && typeof x === 'object' && Array.isArray((x as Result)['profile'])) readings.push(...((x as Result)['profile'] as Result[]));
+  };
+  collect(r);
+  collect(r['oneNode']);
+  collect(r['twoNodes']);
+  for (const p of readings) {
+    const top = p['top'] as Array<{ fn: string; selfPct: number; selfMs: number }>;
+    process.stdout.write(`      profile ${p['file']} (${Math.round(p['totalMs'] as number)} ms, ${p['idlePct']}% idle); self time of the busy part:\n`);
+    for (const f of top.slice(0, 10)) process.stdout.write(`        ${String(f.selfPct).padStart(5)}%  ${f.fn}\n`);
+  }
+}
+
+function fmtRate(v: unknown): string {
+  return typeof v === 'number' ? `${Math.round(v).toLocaleString('en-US')}/s` : 'n/a';
+}
+
+function summaryLine(scenario: Scenario, r: Result): string {
+  if (typeof r['skipped'] === 'string') return `skipped: ${r['skipped']}`;
+  const cpu = (k: string): string => (Array.isArray(r[k]) ? (r[k] as number[]).map((v) => `${v}%`).join('+') : '');
+  switch (scenario) {
+    case 'fanout':
+      return `${fmtRate(r['rate'])} deliveries${r['complete'] ? '' : ` (INCOMPLETE ${r['deliveries']}/${r['expected']})`}, server ${cpu('serverCpu')} gen ${cpu('genCpu')}`;
+    case 'reqreply':
+      return `${fmtRate(r['rate'])} replies, p50 ${(r['p50'] as number | null)?.toFixed(2)} ms p99 ${(r['p99'] as number | null)?.toFixed(2)} ms, server ${cpu('serverCpu')} gen ${cpu('genCpu')}`;
+    case 'memory':
+      return `${((r['rssPerConn'] as number) / 1024).toFixed(1)} KiB RSS, ${((r['heapPerConn'] as number) / 1024).toFixed(1)} KiB heap per connection (${r['connections']})`;
+    case 'joinrate':
+      return `${fmtRate(r['rate'])} joins, server ${cpu('serverCpu')} gen ${cpu('genCpu')}${(r['failedJoins'] as number) > 0 ? `, ${r['failedJoins']} failed` : ''}`;
+    case 'cluster': {
+      const one = r['oneNode'] as Result;
+      const two = r['twoNodes'] as Result;
+      const ratio = r['ratio'] as number | null;
+      return `1 node ${fmtRate(one['rate'])}, 2 nodes ${fmtRate(two['rate'])}${ratio !== null ? ` (${ratio.toFixed(2)}×)` : ''}`;
+    }
+    case 'slow':
+      return `peak RSS ${((r['peakRss'] as number) / 1048576).toFixed(0)} MB (base ${((r['baseRss'] as number) / 1048576).toFixed(0)}), closed ${r['closed'] ?? '?'}/${r['clients']}${r['exceededCap'] ? `, passed the ${r['exceededCap']} MB cap` : ''}`;
+  }
+}
+
+let exiting = false;
+function bail(code: number): void {
+  if (exiting) return;
+  exiting = true;
+  killAllChildren();
+  process.exit(code);
+}
+process.on('SIGINT', () => bail(130));
+process.on('SIGTERM', () => bail(143));
+process.on('exit', () => killAllChildren());
+
+main().then(
+  () => bail(0),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`);
+    bail(1);
+  },
+);

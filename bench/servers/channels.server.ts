@@ -1,0 +1,93 @@
+/**
+ * Our server: a Nest app written only with nestjs-channels' public API, doing
+ * the same work as the baselines.
+ *
+ *   node --expose-gc dist/bench/servers/channels.server.js [options]   → prints READY <port>
+ *
+ * Options (argv `--name value`):
+ *   --pubsub local|redis     LocalPubSub (default) or RedisPubSub (the cluster scenario)
+ *   --redis-url URL          default redis://127.0.0.1:6379
+ *   --key-prefix PREFIX      RedisPubSub keyPrefix, so runs never hear each other
+ *   --max-buffered BYTES     ChannelsModule maxBufferedBytes (default: the library's)
+ *
+ * Channel `bench:*`: join ok; `ping` replies with its payload; `blast` {n, size}
+ * broadcasts n × `msg` {i, body} to the topic, then replies ok.
+ */
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import {
+  Channel,
+  ChannelsAdapter,
+  ChannelsModule,
+  HandleIn,
+  Join,
+  reply,
+  type ChannelSocket,
+  type ChannelsModuleOptions,
+  type PubSub,
+} from '../../lib/index.js';
+import { announce, arg, countUpgrades, exitOnSignals, handleBenchRequest } from './bench-hooks.js';
+
+@Channel('bench:*', { logJoin: false, logHandleIn: false })
+class BenchChannel {
+  @Join()
+  join() {
+    return undefined;
+  }
+
+  @HandleIn('ping')
+  ping(payload: unknown) {
+    return payload;
+  }
+
+  @HandleIn('blast')
+  async blast(payload: { n?: number; size?: number }, socket: ChannelSocket) {
+    const n = Math.min(Math.max(0, Number(payload?.n) | 0), 10_000_000);
+    const size = Math.min(Math.max(0, Number(payload?.size) | 0), 16 * 1024 * 1024);
+    const body = 'x'.repeat(size);
+    for (let i = 0; i < n; i++) await socket.broadcast('msg', { i, body });
+    return reply('ok', { n });
+  }
+}
+
+async function makePubSub(): Promise<PubSub | undefined> {
+  if (arg('pubsub', 'local') !== 'redis') return undefined;
+  const { RedisPubSub } = await import('../../lib/redis/index.js');
+  return new RedisPubSub({
+    url: arg('redis-url', 'redis://127.0.0.1:6379'),
+    keyPrefix: arg('key-prefix', `bench:${process.pid}:`),
+  });
+}
+
+async function main(): Promise<void> {
+  exitOnSignals();
+  const pubsub = await makePubSub();
+  const maxBuffered = Number(arg('max-buffered', '0'));
+  const options: ChannelsModuleOptions = {
+    path: '/socket',
+    logger: false,
+    ...(pubsub !== undefined ? { pubsub } : {}),
+    ...(maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}),
+  };
+
+  @Module({ imports: [ChannelsModule.forRoot(options)], providers: [BenchChannel] })
+  class AppModule {}
+
+  const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
+  app.useWebSocketAdapter(new ChannelsAdapter(app));
+  app.use((req: any, res: any, next: () => void) => {
+    if (!handleBenchRequest(req, res)) next();
+  });
+  const http = app.getHttpServer() as HttpServer;
+  countUpgrades(http);
+  await app.listen(0, '127.0.0.1');
+  announce((http.address() as AddressInfo).port);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`channels.server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

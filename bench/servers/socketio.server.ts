@@ -1,0 +1,73 @@
+/**
+ * The Socket.IO comparison: a Nest app with an ordinary `@WebSocketGateway`
+ * on `IoAdapter`, doing the bench's work the way a Nest team would write it
+ * with Socket.IO: rooms for topics, `server.to(room).emit` for broadcasts,
+ * acks (handler return values) for replies.
+ *
+ *   node --expose-gc dist/bench/servers/socketio.server.js   → prints READY <port>
+ *
+ * Events (all acknowledged): `join` {topic} → {status:'ok'}, `ping` payload →
+ * payload, `blast` {n, size} → n × `msg` {i, body} to every room the sender
+ * joined, then {status:'ok'}.
+ */
+import 'reflect-metadata';
+import type { AddressInfo } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
+import { announce, countUpgrades, exitOnSignals, handleBenchRequest } from './bench-hooks.js';
+
+@WebSocketGateway({ serveClient: false, perMessageDeflate: false })
+class BenchGateway {
+  @WebSocketServer()
+  server!: Server;
+
+  @SubscribeMessage('join')
+  async join(@MessageBody() body: { topic?: string }, @ConnectedSocket() client: Socket) {
+    const topic = String(body?.topic ?? '');
+    await client.join(topic);
+    return { status: 'ok' };
+  }
+
+  @SubscribeMessage('ping')
+  ping(@MessageBody() payload: unknown) {
+    return payload;
+  }
+
+  @SubscribeMessage('blast')
+  blast(@MessageBody() body: { n?: number; size?: number }, @ConnectedSocket() client: Socket) {
+    const n = Math.min(Math.max(0, Number(body?.n) | 0), 10_000_000);
+    const size = Math.min(Math.max(0, Number(body?.size) | 0), 16 * 1024 * 1024);
+    const text = 'x'.repeat(size);
+    for (const room of client.rooms) {
+      if (room === client.id) continue;
+      const target = this.server.to(room);
+      for (let i = 0; i < n; i++) target.emit('msg', { i, body: text });
+    }
+    return { status: 'ok', n };
+  }
+}
+
+@Module({ providers: [BenchGateway] })
+class AppModule {}
+
+async function main(): Promise<void> {
+  exitOnSignals();
+  const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
+  app.useWebSocketAdapter(new IoAdapter(app));
+  app.use((req: any, res: any, next: () => void) => {
+    if (!handleBenchRequest(req, res)) next();
+  });
+  const http = app.getHttpServer() as HttpServer;
+  countUpgrades(http);
+  await app.listen(0, '127.0.0.1');
+  announce((http.address() as AddressInfo).port);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`socketio.server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
