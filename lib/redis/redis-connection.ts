@@ -1,0 +1,123 @@
+/**
+ * The connection side of RedisPubSub: defaults, option checks, the subscriber
+ * duplicate of a given client, and a bounded QUIT. Only lib/redis imports ioredis.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Cluster, Redis } from 'ioredis';
+import { ChannelsConfigurationError } from '../errors/errors.js';
+import type { RedisPubSubOptions, RedisSubscriptionMode } from './redis-pubsub-options.interface.js';
+import { REDIS_MESSAGES } from './redis.messages.js';
+
+/** What RedisPubSub uses of an ioredis `Redis` or `Cluster` (their overloads do not unify). */
+export interface Connection extends EventEmitter {
+  readonly status: string;
+  readonly isCluster?: boolean;
+  readonly options: { host?: string; port?: number };
+  publish(channel: string, message: string | Buffer): Promise<number>;
+  subscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  connect(): Promise<void>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+}
+
+export const REDIS_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 6379,
+  keyPrefix: 'channels:',
+  subscriptionMode: 'per-topic' as RedisSubscriptionMode,
+  connectTimeoutMs: 5000,
+  failOnConnectTimeout: false,
+  maxReconnectDelayMs: 2000,
+};
+
+/** How long `close()` waits for QUIT before dropping the socket. */
+const QUIT_TIMEOUT_MS = 1000;
+
+const CONNECTION_KEYS = ['url', 'host', 'port', 'password', 'username', 'db', 'tls'] as const;
+
+/** A settled promise's value nobody needs. */
+export function ignore(): void {}
+
+/** Throws `ChannelsConfigurationError` on contradictory or malformed options (STYLE.md 5). */
+export function validate(options: RedisPubSubOptions): void {
+  const given = CONNECTION_KEYS.filter((key) => options[key] !== undefined);
+  if (options.client !== undefined && given.length > 0) {
+    throw new ChannelsConfigurationError(REDIS_MESSAGES.conflictingOptions(['client', ...given]));
+  }
+  if (options.url !== undefined && (options.host !== undefined || options.port !== undefined)) {
+    throw new ChannelsConfigurationError(
+      REDIS_MESSAGES.conflictingOptions(['url', ...given.filter((key) => key === 'host' || key === 'port')]),
+    );
+  }
+  if (options.subscriptionMode !== undefined && options.subscriptionMode !== 'per-topic' && options.subscriptionMode !== 'per-group') {
+    throw new ChannelsConfigurationError(REDIS_MESSAGES.badOption('subscriptionMode', "'per-topic' or 'per-group'", options.subscriptionMode));
+  }
+  for (const key of ['connectTimeoutMs', 'maxReconnectDelayMs'] as const) {
+    const value = options[key];
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
+      throw new ChannelsConfigurationError(REDIS_MESSAGES.badOption(key, 'a number of ms >= 0', value));
+    }
+  }
+  if (options.keyPrefix !== undefined && typeof options.keyPrefix !== 'string') {
+    throw new ChannelsConfigurationError(REDIS_MESSAGES.badOption('keyPrefix', 'a string', options.keyPrefix));
+  }
+}
+
+/** host:port for logs, never the password. */
+export function describeWhere(options: RedisPubSubOptions): string {
+  if (options.url !== undefined) {
+    try {
+      const url = new URL(options.url);
+      return `${url.hostname}:${url.port || REDIS_DEFAULTS.port}`;
+    } catch {
+      // Not a WHATWG URL (ioredis also takes a bare path); it only names the server in logs.
+      return 'the configured url';
+    }
+  }
+  const client = options.client as unknown as Connection | undefined;
+  if (client !== undefined) {
+    if (client.isCluster) return 'the given cluster';
+    return `${client.options.host ?? REDIS_DEFAULTS.host}:${client.options.port ?? REDIS_DEFAULTS.port}`;
+  }
+  return `${options.host ?? REDIS_DEFAULTS.host}:${options.port ?? REDIS_DEFAULTS.port}`;
+}
+
+/** The subscriber connection for a given client: its options, plus ours for subscribing. */
+export function duplicate(client: Connection): Connection {
+  if (client.isCluster) {
+    return (client as unknown as Cluster).duplicate([], { lazyConnect: true, enableOfflineQueue: false }) as unknown as Connection;
+  }
+  return (client as unknown as Redis).duplicate({
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    autoResubscribe: false,
+  }) as unknown as Connection;
+}
+
+/** QUIT, bounded by QUIT_TIMEOUT_MS, then disconnect (which also cancels a pending reconnection). */
+export async function quit(connection: Connection): Promise<void> {
+  if (connection.status === 'end') return;
+  if (connection.status === 'ready') {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, QUIT_TIMEOUT_MS);
+    });
+    // QUIT fails when the connection drops meanwhile: disconnect() below ends it either way.
+    await Promise.race([connection.quit().then(ignore, ignore), timedOut]);
+    clearTimeout(timer);
+  }
+  // Stops a pending reconnection too; a no-op on a connection QUIT has ended.
+  connection.disconnect();
+}
+
+export function isReplyError(error: unknown): boolean {
+  return (error as Error)?.name === 'ReplyError';
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message || error.name;
+  return String(error);
+}
