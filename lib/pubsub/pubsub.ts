@@ -12,7 +12,8 @@ import type { Subscriber } from './subscriber.interface.js';
  * `subscribe` may return a promise: it settles once broadcasts from other
  * nodes will reach the subscriber (a join replies only after that).
  * `broadcast` rejects with `PubSubUnavailableError` when it cannot publish,
- * and then delivers nowhere.
+ * and then delivers nowhere; the one exception is a failure learnt only after
+ * local delivery (a connection lost while the publish was in flight).
  *
  * @publicApi
  */

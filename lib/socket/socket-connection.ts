@@ -51,6 +51,8 @@ export class SocketConnection implements ChannelConnection {
   private closing = false;
   private closeReason: TerminateReason = { shutdown: 'closed' };
   private ended: Promise<void> | null = null;
+  /** Frames received while the socket-id subscription is being confirmed. */
+  private held: Array<[Buffer | string, boolean]> | null = null;
 
   constructor(
     readonly mount: MountContext,
@@ -93,7 +95,12 @@ export class SocketConnection implements ChannelConnection {
     return this.channels.get(topic);
   }
 
-  /** Starts the idle timer and the socket-id subscription; call once the transport is open. */
+  /**
+   * Starts the idle timer and the socket-id subscription; call once the
+   * transport is open. Frames that arrive before the PubSub confirmed the
+   * id subscription are held and handled after it, so a `disconnect` sent
+   * from another node right after the connect is never missed.
+   */
   start(): void {
     this.mount.connections.add(this);
     const timeoutMs = this.mount.options.heartbeatTimeoutMs;
@@ -102,19 +109,38 @@ export class SocketConnection implements ChannelConnection {
       this.idleTimer.unref();
     }
     const id = this.state.id;
-    if (id !== null) {
-      this.idSubscriber = new IdTopicSubscriber(this);
-      const subscribing = this.mount.pubsub.subscribe(id, this.idSubscriber);
-      if (subscribing !== undefined) {
-        subscribing.catch((error: unknown) => logger.warn(`subscribing to socket id ${id} failed: ${describe(error)}`));
-      }
+    if (id === null) return;
+    this.idSubscriber = new IdTopicSubscriber(this);
+    let subscribing: void | Promise<void>;
+    try {
+      subscribing = this.mount.pubsub.subscribe(id, this.idSubscriber);
+    } catch (error) {
+      logger.warn(`subscribing to socket id ${id} failed: ${describe(error)}`);
+      return;
     }
+    if (subscribing === undefined) return;
+    this.held = [];
+    subscribing.then(this.releaseHeld, (error: unknown) => {
+      logger.warn(`subscribing to socket id ${id} failed: ${describe(error)}`);
+      this.releaseHeld();
+    });
   }
+
+  private readonly releaseHeld = (): void => {
+    const held = this.held;
+    this.held = null;
+    if (held === null) return;
+    for (const [data, isBinary] of held) this.receive(data, isBinary);
+  };
 
   // ── Incoming frames (PROTOCOL.md 4.1, 4.2) ───────────────────────────────
 
   receive(data: Buffer | string, isBinary: boolean): void {
     if (this.closing) return;
+    if (this.held !== null) {
+      this.held.push([data, isBinary]);
+      return;
+    }
     this.lastFrameAt = Date.now();
     let message: Message;
     try {
@@ -238,7 +264,9 @@ export class SocketConnection implements ChannelConnection {
     this.mount.connections.delete(this);
     if (this.idSubscriber !== null && this.state.id !== null) {
       const unsubscribing = this.mount.pubsub.unsubscribe(this.state.id, this.idSubscriber);
-      if (unsubscribing !== undefined) unsubscribing.catch(() => undefined);
+      if (unsubscribing !== undefined) {
+        unsubscribing.catch((error: unknown) => logger.debug(`unsubscribing socket id ${this.state.id} failed: ${describe(error)}`));
+      }
     }
     const reason = this.closeReason;
     const terminating: Promise<void>[] = [];
