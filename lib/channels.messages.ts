@@ -21,6 +21,10 @@ export const MESSAGES = {
   noRef: () => 'socket.ref() is only valid while handling a client message that carries a ref (inside a @HandleIn)',
   badPushPayload: (what: string, got: unknown) =>
     `${what}: the payload must be an object or binary (Buffer/Uint8Array), as PROTOCOL.md 2.3 requires; got ${describe(got)}`,
+  handlerCutOff: (channel: string, topic: string, limitMs: number) =>
+    `${channel} on ${topic}: the handler in flight did not finish within ${limitMs}ms (shutdownTimeout); terminate runs without waiting for it`,
+  joinCutOff: (channel: string, topic: string, limitMs: number) =>
+    `${channel} on ${topic}: the join did not finish within ${limitMs}ms (shutdownTimeout); a duplicate join replaces it`,
   refAfterEnd: (topic: string) => `SocketRef.reply on ${topic} after the channel ended; dropped`,
   malformed: (peer: string, reason: string) => `malformed frame from ${peer}: ${reason}; closing with 1011`,
   slowConsumer: (peer: string, bytes: number, limit: number) =>

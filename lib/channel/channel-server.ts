@@ -64,6 +64,17 @@ export type TerminateReason =
 const ACCEPTED_JOIN = 'undefined, a value (the ok response), reply(status, payload), or a thrown ChannelError';
 const ACCEPTED_OUT = 'undefined, noreply() or stop(reason)';
 
+/** One Logger per channel class, not per joined channel: it is kept for every idle connection. */
+const loggers = new WeakMap<ChannelDefinition, Logger>();
+function loggerFor(definition: ChannelDefinition): Logger {
+  let logger = loggers.get(definition);
+  if (logger === undefined) {
+    logger = new Logger(definition.name);
+    loggers.set(definition, logger);
+  }
+  return logger;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
@@ -91,6 +102,10 @@ export class ChannelServer implements Subscriber {
   private terminated: Promise<void> | null = null;
   /** The channel a duplicate join replaces, until its phx_close is written. */
   private previous: ChannelServer | null = null;
+  /** True once the join reply went out ok: only such a channel gets a phx_close when a duplicate join replaces it. */
+  private everJoined = false;
+  /** Wakes whoever waits for this channel's join to be answered (a duplicate join of the same topic). */
+  private joinWaiters: Array<() => void> | null = null;
   private readonly resume = (): void => this.runQueue();
 
   constructor(
@@ -102,7 +117,7 @@ export class ChannelServer implements Subscriber {
     joinMessageRef: Ref,
   ) {
     this.joinRef = storedJoinRef ?? joinMessageRef;
-    this.logger = new Logger(definition.name);
+    this.logger = loggerFor(definition);
     this.socket = new ChannelSocket(this, connection.assigns);
   }
 
@@ -168,12 +183,13 @@ export class ChannelServer implements Subscriber {
   /**
    * Ends the channel from outside (connection closed, socket-id disconnect,
    * drain, duplicate join). No frame is written; terminate runs once the
-   * handler in flight, if any, has finished, within `shutdownTimeout`.
+   * handler in flight, if any, has finished, or after `waitLimitMs`
+   * (`shutdownTimeout` unless a duplicate join has used part of it).
    */
-  shutdown(reason: TerminateReason): Promise<void> {
+  shutdown(reason: TerminateReason, waitLimitMs = this.connection.shutdownTimeoutMs): Promise<void> {
     if (this.state === State.Closed) return this.terminated ?? Promise.resolve();
     this.close();
-    this.terminated = this.whenIdle().then(() => this.runTerminate(reason));
+    this.terminated = this.whenIdle(waitLimitMs).then(() => this.runTerminate(reason));
     return this.terminated;
   }
 
@@ -264,9 +280,18 @@ export class ChannelServer implements Subscriber {
     }
   }
 
-  private whenIdle(): Promise<void> {
+  /**
+   * Resolves once the handler in flight, if any, has finished, or after
+   * `limitMs`: a handler that never settles must not hold up a duplicate
+   * join, a close or the drain (terminate then runs without waiting for it).
+   */
+  private whenIdle(limitMs: number): Promise<void> {
     if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => (this.idleWaiters ??= []).push(resolve));
+    return wakeOrTimeout(
+      (wake) => (this.idleWaiters ??= []).push(wake),
+      limitMs,
+      () => this.logger.warn(MESSAGES.handlerCutOff(this.definition.name, this.topic, limitMs)),
+    );
   }
 
   private dropQueued(): void {
@@ -291,12 +316,40 @@ export class ChannelServer implements Subscriber {
 
   // ── Join (PROTOCOL.md 4.3, 5.1) ──────────────────────────────────────────
 
+  /**
+   * A duplicate join first lets the channel it replaces finish its own join
+   * (a frame for a joining topic waits for the join reply, PROTOCOL.md 4.1),
+   * then shuts it down, terminate included, before calling this `@Join` (4.4).
+   */
   private runJoin(task: Task): PromiseLike<unknown> | undefined {
     const previous = this.previous;
     if (previous !== null) {
-      return previous.shutdown({ shutdown: 'duplicate_join' }).then(() => this.callJoin(task));
+      // One shutdownTimeout for the earlier join and the handler in flight together; terminate has its own.
+      const limitMs = this.connection.shutdownTimeoutMs;
+      const startedAt = performance.now();
+      return previous
+        .whenJoinAnswered(limitMs)
+        .then(() => previous.shutdown({ shutdown: 'duplicate_join' }, Math.max(0, limitMs - (performance.now() - startedAt))))
+        .then(() => this.callJoin(task));
     }
     return this.callJoin(task);
+  }
+
+  /** Resolves once the join has been answered (ok, refused, crashed) or the channel closed; at most `limitMs`. */
+  private whenJoinAnswered(limitMs: number): Promise<void> {
+    if (this.state !== State.Joining) return Promise.resolve();
+    return wakeOrTimeout(
+      (wake) => (this.joinWaiters ??= []).push(wake),
+      limitMs,
+      () => this.logger.warn(MESSAGES.joinCutOff(this.definition.name, this.topic, limitMs)),
+    );
+  }
+
+  private joinAnswered(): void {
+    const waiters = this.joinWaiters;
+    if (waiters === null) return;
+    this.joinWaiters = null;
+    for (const wake of waiters) wake();
   }
 
   private callJoin(task: Task): PromiseLike<unknown> | undefined {
@@ -371,6 +424,8 @@ export class ChannelServer implements Subscriber {
       return;
     }
     this.state = State.Joined;
+    this.everJoined = true;
+    this.joinAnswered();
     this.writePreviousClose();
     this.logJoin('joined', task.payload, startedAt);
     const early = this.preJoin;
@@ -423,6 +478,8 @@ export class ChannelServer implements Subscriber {
     const previous = this.previous;
     if (previous === null) return;
     this.previous = null;
+    // A join that was refused (or never answered) left nothing on the client to close.
+    if (!previous.everJoined) return;
     const jr = previous.storedJoinRef;
     this.writeSafely(() => this.connection.serializer.encodeMessage(jr, jr, this.topic, WIRE.close, {}));
   }
@@ -445,7 +502,9 @@ export class ChannelServer implements Subscriber {
       return undefined;
     }
     const level = this.definition.options.logHandleIn;
-    const startedAt = level !== false && Logger.isLevelEnabled(level) ? performance.now() : -1;
+    // Topics starting with `phoenix` are not logged, as joins are not (PROTOCOL.md 5.8).
+    const logged = level !== false && !this.topic.startsWith('phoenix') && Logger.isLevelEnabled(level);
+    const startedAt = logged ? performance.now() : -1;
     this.currentRef = task.ref;
     this.currentEvent = task.event;
     let result: unknown;
@@ -599,6 +658,7 @@ export class ChannelServer implements Subscriber {
     if (this.state === State.Closed) return;
     this.state = State.Closed;
     this.preJoin = null;
+    this.joinAnswered();
     this.connection.channelEnded(this);
     this.unsubscribeAll();
   }
@@ -682,6 +742,21 @@ export function isBroadcastPayload(payload: unknown): boolean {
 
 function stackOf(error: unknown): string {
   return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : describe(error);
+}
+
+/** Resolves when the registered `wake` is called, or after `limitMs` (then `onTimeout` runs first). */
+function wakeOrTimeout(register: (wake: () => void) => void, limitMs: number, onTimeout: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      resolve();
+    }, limitMs);
+    timer.unref?.();
+    register(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function swallowAsync(result: void | Promise<void>, logger: Logger, topic: string): void {

@@ -3,7 +3,7 @@ import { ChannelsHost } from '../channels.host.js';
 import { MESSAGES, describe } from '../channels.messages.js';
 import { isBroadcastPayload } from '../channel/channel-server.js';
 import { WIRE } from '../channels.constants.js';
-import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
+import { ChannelsError, ERROR_CODE, PubSubUnavailableError } from '../errors/errors.js';
 import type { FastlaneCache } from '../pubsub/fastlane.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { Broadcast } from '../serializers/message.js';
@@ -72,10 +72,13 @@ export class ChannelsEndpoint {
       published = Promise.reject(error);
     }
     // A rejection nobody awaits must not take the process down: this handler marks it handled,
-    // while a caller that awaits still sees it.
-    published.catch((error: unknown) =>
-      this.logger.warn(`broadcast '${event}' on ${topic} failed: ${describe(error)}`),
-    );
+    // while a caller that awaits still sees it. An outage is logged once by the PubSub itself,
+    // so its per-broadcast failures stay at debug.
+    published.catch((error: unknown) => {
+      const line = `broadcast '${event}' on ${topic} failed: ${describe(error)}`;
+      if (error instanceof PubSubUnavailableError) this.logger.debug(line);
+      else this.logger.warn(line);
+    });
     return published;
   }
 }
