@@ -26,6 +26,43 @@ function flushTransport(transport: WebSocketTransport): void {
   transport.flush();
 }
 
+// ── One joined buffer per burst, not per socket ───────────────────────────
+// In a fanout burst every subscriber gathers the same frames in the same
+// order. The first flush joins them; the next sockets with the same list
+// write that same buffer. It saves the copies, and, more importantly, keeps
+// the bytes shared while they sit unsent in slow sockets' buffers.
+let lastParts: Buffer[] | null = null;
+let lastJoined: Buffer | null = null;
+let forgetScheduled = false;
+
+function forgetLastJoined(): void {
+  lastParts = null;
+  lastJoined = null;
+  forgetScheduled = false;
+}
+
+function joinParts(parts: Buffer[], bytes: number): Buffer {
+  const previous = lastParts;
+  if (previous !== null && previous.length === parts.length) {
+    let same = true;
+    for (let i = 0; i < parts.length; i++) {
+      if (previous[i] !== parts[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return lastJoined!;
+  }
+  const joined = Buffer.concat(parts, bytes);
+  lastParts = parts;
+  lastJoined = joined;
+  if (!forgetScheduled) {
+    forgetScheduled = true;
+    setImmediate(forgetLastJoined);
+  }
+  return joined;
+}
+
 export class WebSocketTransport implements Transport {
   readonly name = 'websocket';
   connection: SocketConnection | null = null;
@@ -78,13 +115,14 @@ export class WebSocketTransport implements Transport {
     this.pendingBytes = 0;
     const socket = rawSocket(this.ws);
     if (socket === null || socket.destroyed || this.ws.readyState !== OPEN) return;
-    socket.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending, bytes));
+    socket.write(pending.length === 1 ? pending[0]! : joinParts(pending, bytes));
     this.checkBacklog(0);
   }
 
   private write(data: string | Buffer, shared: SharedFrame | null): void {
     const ws = this.ws;
-    if (!this.direct || !senderIdle(ws)) {
+    // Once frames are gathered this tick, ws has not been handed anything since: no need to ask again.
+    if (!this.direct || (this.pending === null && !senderIdle(ws))) {
       this.flush();
       if (typeof data === 'string') ws.send(data);
       else ws.send(data, { binary: true });
