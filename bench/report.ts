@@ -101,9 +101,13 @@ function buildRows(results: BenchResults['results']): Row[] {
   }
   const cl = results['cluster'];
   if (cl !== undefined) {
-    const one = only(cell(cl, 'channels', (r) => (r['oneNode'] as Record<string, unknown> | undefined)?.['rate']));
-    const two = only(cell(cl, 'channels', (r) => (r['twoNodes'] as Record<string, unknown> | undefined)?.['rate']));
+    const variant = (key: string) => only(cell(cl, 'channels', (r) => (r[key] as Record<string, unknown> | undefined)?.['rate']));
+    const local = variant('localNode');
+    const one = variant('oneNode');
+    const two = variant('twoNodes');
+    const three = variant('threeNodes');
     const r = ratio(two.channels, one.channels);
+    rows.push({ scenario: 'cluster', metric: 'deliveries/s, 1 node (LocalPubSub)', cells: local, fmt: rate, ratios: false });
     rows.push({ scenario: 'cluster', metric: 'deliveries/s, 1 node (Redis)', cells: one, fmt: rate, ratios: false });
     rows.push({
       scenario: 'cluster',
@@ -114,6 +118,7 @@ function buildRows(results: BenchResults['results']): Row[] {
       target: `2 nodes ≥ 0.7× 1 node${r !== null ? ` (${r.toFixed(2)}×)` : ''}`,
       verdict: r === null ? null : r >= 0.7,
     });
+    rows.push({ scenario: 'cluster', metric: 'deliveries/s, 3 nodes (Redis)', cells: three, fmt: rate, ratios: false });
   }
   const slow = results['slow'];
   if (slow !== undefined) {
@@ -188,8 +193,10 @@ function cpuCells(results: BenchResults['results']): string[][] {
   }
   const cl = results['cluster']?.['channels'];
   if (cl !== undefined && cl['oneNode'] !== undefined) {
+    if (cl['localNode'] !== undefined) out.push(['cluster, 1 node local', '—', '—', pair(cl['localNode'] as Record<string, unknown>)]);
     out.push(['cluster, 1 node', '—', '—', pair(cl['oneNode'] as Record<string, unknown>)]);
     out.push(['cluster, 2 nodes', '—', '—', pair(cl['twoNodes'] as Record<string, unknown>)]);
+    if (cl['threeNodes'] !== undefined) out.push(['cluster, 3 nodes', '—', '—', pair(cl['threeNodes'] as Record<string, unknown>)]);
   }
   return out;
 }

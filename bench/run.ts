@@ -520,7 +520,11 @@ function redisAnswers(url: string): Promise<boolean> {
   });
 }
 
-/** Our server only: the same fanout on one node and over two nodes sharing one Redis. */
+/**
+ * Our server only: the same fanout (N subscribers, M messages) on one node
+ * with LocalPubSub, then through one Redis on 1, 2 and 3 nodes, subscribers
+ * spread evenly over the nodes and the blast sent from the first.
+ */
 async function scenarioCluster(kind: ServerKind): Promise<Result> {
   if (!(await redisAnswers(opts.redisUrl))) {
     return { skipped: `Redis at ${opts.redisUrl} did not answer PING` };
@@ -528,28 +532,26 @@ async function scenarioCluster(kind: ServerKind): Promise<Result> {
   const run = `bench:${process.pid}:${Date.now()}`;
   const redisArgs = (prefix: string): string[] => ['--pubsub', 'redis', '--redis-url', opts.redisUrl, '--key-prefix', prefix];
 
-  const one = await startServer(kind, redisArgs(`${run}:one:`), 'channels-node1');
-  let oneNode: Result;
-  try {
-    oneNode = await fanoutOn('cluster', [one], DIALECT[kind], opts.clusterN, opts.clusterM, 'bench:cluster');
-  } finally {
-    await one.stop();
-  }
-  const a = await startServer(kind, redisArgs(`${run}:two:`), 'channels-nodeA');
-  let twoNodes: Result;
-  try {
-    const b = await startServer(kind, redisArgs(`${run}:two:`), 'channels-nodeB');
+  /** Starts `count` nodes (Redis-backed when `prefix` is given), runs the fanout over them, stops them. */
+  const onNodes = async (count: number, prefix: string | null): Promise<Result> => {
+    const nodes: ServerProc[] = [];
     try {
-      twoNodes = await fanoutOn('cluster', [a, b], DIALECT[kind], opts.clusterN, opts.clusterM, 'bench:cluster');
+      for (let i = 0; i < count; i++) {
+        nodes.push(await startServer(kind, prefix === null ? [] : redisArgs(prefix), `channels-node${i + 1}`));
+      }
+      return await fanoutOn('cluster', nodes, DIALECT[kind], opts.clusterN, opts.clusterM, 'bench:cluster');
     } finally {
-      await b.stop();
+      for (const node of nodes) await node.stop();
     }
-  } finally {
-    await a.stop();
-  }
+  };
+
+  const localNode = await onNodes(1, null);
+  const oneNode = await onNodes(1, `${run}:one:`);
+  const twoNodes = await onNodes(2, `${run}:two:`);
+  const threeNodes = await onNodes(3, `${run}:three:`);
   const r1 = oneNode['rate'] as number | null;
   const r2 = twoNodes['rate'] as number | null;
-  return { oneNode, twoNodes, ratio: r1 !== null && r2 !== null && r1 > 0 ? r2 / r1 : null };
+  return { localNode, oneNode, twoNodes, threeNodes, ratio: r1 !== null && r2 !== null && r1 > 0 ? r2 / r1 : null };
 }
 
 /**
@@ -817,7 +819,9 @@ function summaryLine(scenario: Scenario, r: Result): string {
       const one = r['oneNode'] as Result;
       const two = r['twoNodes'] as Result;
       const ratio = r['ratio'] as number | null;
-      return `1 node ${fmtRate(one['rate'])}, 2 nodes ${fmtRate(two['rate'])}${ratio !== null ? ` (${ratio.toFixed(2)}×)` : ''}`;
+      const local = r['localNode'] as Result | undefined;
+      const three = r['threeNodes'] as Result | undefined;
+      return `local ${fmtRate(local?.['rate'])}; Redis: 1 node ${fmtRate(one['rate'])}, 2 nodes ${fmtRate(two['rate'])}${ratio !== null ? ` (${ratio.toFixed(2)}×)` : ''}, 3 nodes ${fmtRate(three?.['rate'])}`;
     }
     case 'slow':
       return `peak RSS ${((r['peakRss'] as number) / 1048576).toFixed(0)} MB (base ${((r['baseRss'] as number) / 1048576).toFixed(0)}), closed ${r['closed'] ?? '?'}/${r['clients']}${r['exceededCap'] ? `, passed the ${r['exceededCap']} MB cap` : ''}`;

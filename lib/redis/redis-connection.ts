@@ -29,6 +29,7 @@ export const REDIS_DEFAULTS = {
   connectTimeoutMs: 5000,
   failOnConnectTimeout: false,
   maxReconnectDelayMs: 2000,
+  awaitPublish: false,
 };
 
 /** How long `close()` waits for QUIT before dropping the socket. */

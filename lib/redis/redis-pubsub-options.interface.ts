@@ -91,6 +91,19 @@ export interface RedisPubSubOptions {
    */
   maxReconnectDelayMs?: number;
   /**
+   * When true, `broadcast` resolves only once Redis has answered the
+   * PUBLISH, and rejects if that fails. When false, it resolves as soon as
+   * the PUBLISH is written on a ready connection: a handler that awaits each
+   * of many broadcasts then sends them in one burst (pipelined, and batched
+   * into one write per subscriber) instead of one Redis round trip apiece.
+   * Either way a broadcast made while Redis is down rejects at once with
+   * `PubSubUnavailableError` and goes nowhere; with false, a PUBLISH lost
+   * with its connection after it was written is only logged (the outage
+   * itself is logged once).
+   * @default false
+   */
+  awaitPublish?: boolean;
+  /**
    * Extra ioredis options for the connections RedisPubSub creates (e.g.
    * `sentinels`, `connectionName`, `connectTimeout`). The ones that make
    * broadcasts fail fast, never replay a PUBLISH, and let RedisPubSub

@@ -35,6 +35,8 @@
  * re-subscribed, the recovery is logged once.
  */
 import { hostname } from 'node:os';
+
+const RESOLVED: Promise<void> = Promise.resolve();
 import { Logger } from '@nestjs/common';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { ChannelsConfigurationError, PubSubUnavailableError } from '../errors/errors.js';
@@ -84,6 +86,7 @@ export class RedisPubSub extends PubSub {
   private readonly connectTimeoutMs: number;
   private readonly failOnConnectTimeout: boolean;
   private readonly maxReconnectDelayMs: number;
+  private readonly awaitPublish: boolean;
 
   private publisher: Connection | null = null;
   private subscriber: Connection | null = null;
@@ -117,6 +120,7 @@ export class RedisPubSub extends PubSub {
     this.connectTimeoutMs = options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs;
     this.failOnConnectTimeout = options.failOnConnectTimeout ?? DEFAULTS.failOnConnectTimeout;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? DEFAULTS.maxReconnectDelayMs;
+    this.awaitPublish = options.awaitPublish ?? DEFAULTS.awaitPublish;
     this.where = describeWhere(options);
   }
 
@@ -213,7 +217,12 @@ export class RedisPubSub extends PubSub {
       return Promise.reject(error);
     }
     this.subscriptions.dispatch({ topic, event, payload }, from);
-    return publisher.publish(this.channelFor(topic), envelope).then(ignore, this.onPublishFailed);
+    const publishing = publisher.publish(this.channelFor(topic), envelope);
+    if (this.awaitPublish) return publishing.then(ignore, this.onPublishFailed);
+    // Written on a ready connection, in order with this node's other broadcasts: the caller goes on
+    // (see the awaitPublish option); a loss after this point is the outage, which is logged once.
+    publishing.catch(this.onUnconfirmedPublishFailed);
+    return RESOLVED;
   }
 
   localBroadcast(topic: string, event: string, payload: unknown, from: Subscriber | null = null): Promise<void> {
@@ -371,6 +380,10 @@ export class RedisPubSub extends PubSub {
 
   private readonly onPublishFailed = (error: unknown): never => {
     throw new PubSubUnavailableError(REDIS_MESSAGES.publishFailed(this.where), { cause: error });
+  };
+
+  private readonly onUnconfirmedPublishFailed = (error: unknown): void => {
+    this.logger.debug(`a PUBLISH written before the connection failed was lost: ${describeError(error)}`);
   };
 
   private readonly onUnsubscribeFailed = (error: unknown): void => {
