@@ -1,0 +1,60 @@
+// Compile-only checks of the public typings (`tsc` fails if these drift); nothing here runs.
+import {
+  ChannelError,
+  ChannelsEndpoint,
+  ChannelsModule,
+  LocalPubSub,
+  PubSub,
+  noreply,
+  reply,
+  stop,
+  type Broadcast,
+  type ChannelSocket,
+  type ChannelsModuleOptions,
+  type SocketHandler,
+  type SocketRef,
+  type TerminateReason,
+} from '../../lib/index.js';
+import { RedisPubSub } from '../../lib/redis/index.js';
+import { ChannelTest, type TestChannel } from '../../lib/testing/index.js';
+
+declare const socket: ChannelSocket;
+declare const endpoint: ChannelsEndpoint;
+
+export async function typings(): Promise<void> {
+  const options: ChannelsModuleOptions = { path: '/socket', maxChannelsPerSocket: 10, checkOrigin: ['//*.example.com'] };
+  ChannelsModule.forRoot(options);
+  ChannelsModule.forRootAsync({ useFactory: () => options });
+  // @ts-expect-error an unknown option is a type error
+  ChannelsModule.forRoot({ nope: true });
+
+  const ref: SocketRef = socket.ref();
+  ref.reply('ok', { done: true });
+  socket.push('event', { a: 1 });
+  const broadcasting: Promise<void> = socket.broadcast('event', Buffer.from([1]));
+  await broadcasting;
+  socket.assign('k', 1).assign({ k2: 2 });
+  // @ts-expect-error reply's status is a string
+  reply(200);
+  stop('normal', reply('ok'));
+  noreply();
+  throw new ChannelError({ reason: 'x' });
+
+  const unsubscribe: () => Promise<void> = await endpoint.subscribe('t', (b: Broadcast) => b.event);
+  await unsubscribe();
+
+  const pubsub: PubSub = new LocalPubSub();
+  const redis: PubSub = new RedisPubSub({ url: 'redis://127.0.0.1:6379', keyPrefix: 'x:', awaitPublish: true });
+  void pubsub;
+  void redis;
+
+  const handler: SocketHandler = { connect: () => true, id: () => null };
+  void handler;
+  const reason: TerminateReason = { shutdown: 'left' };
+  void reason;
+
+  const kit = await ChannelTest.create({ providers: [] });
+  const channel: TestChannel = await (await kit.connect({ token: 't' })).join('room:1');
+  const pushRef: string = channel.push('ping', {});
+  await channel.assertReply(pushRef, 'ok', { any: 'pattern' });
+}
