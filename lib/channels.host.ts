@@ -86,14 +86,10 @@ export class ChannelsHost implements OnModuleInit, BeforeApplicationShutdown, On
     if (this.draining) return;
     this.draining = true;
     const draining: Promise<void>[] = [];
-    let count = 0;
     for (const mount of this.mountList) {
-      for (const connection of [...mount.connections]) {
-        count++;
-        draining.push(connection.drain());
-      }
+      for (const connection of [...mount.connections]) draining.push(connection.drain());
     }
-    if (count > 0) this.logger.log(`draining ${count} connection(s)`);
+    if (draining.length > 0) this.logger.log(`draining ${draining.length} connection(s)`);
     await Promise.all(draining);
   }
 

@@ -19,7 +19,8 @@ import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
 import type { FastlaneCache } from '../pubsub/fastlane.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { ChannelDefinition } from '../registry/channel-definition.js';
-import { isBinaryPayload, type Broadcast, type Ref } from '../serializers/message.js';
+import { isBroadcastPayload, type Broadcast, type Ref } from '../serializers/message.js';
+import type { OutFrame } from '../serializers/serializer.interface.js';
 import type { ChannelConnection } from './channel-connection.interface.js';
 import { ChannelSocket } from './channel-socket.js';
 import { NoReply, Reply, Stop, isGracefulReason } from './results.js';
@@ -55,11 +56,16 @@ const enum EndFrame {
 
 /** Why a channel ends, as `@Terminate` receives it. @publicApi */
 export type TerminateReason =
-  | { shutdown: 'left' | 'closed' | 'disconnected' | 'duplicate_join' | 'draining' | 'inactive' | (string & {}) }
+  | { readonly shutdown: 'left' | 'closed' | 'disconnected' | 'duplicate_join' | 'draining' | 'inactive' | (string & {}) }
   | 'normal'
   | 'shutdown'
   | Error
-  | unknown;
+  /** Any other reason given to `stop(reason)`. */
+  | (string & {})
+  | Readonly<Record<string, unknown>>
+  | number
+  | boolean
+  | null;
 
 const ACCEPTED_JOIN = 'undefined, a value (the ok response), reply(status, payload), or a thrown ChannelError';
 const ACCEPTED_OUT = 'undefined, noreply() or stop(reason)';
@@ -90,10 +96,11 @@ export class ChannelServer implements Subscriber {
   private subscribed = false;
   private external: Set<string> | null = null;
   /** Fastlaned broadcasts that arrived between subscribe and the join reply. */
-  private preJoin: Array<[Broadcast, FastlaneCache]> | null = null;
+  private preJoin: FastlaneCache[] | null = null;
   /** The ref of the client message being handled, for `socket.ref()`. */
   private currentRef: Ref = null;
-  private currentEvent: string | null = null;
+  /** Topics starting with `phoenix` are never logged (PROTOCOL.md 5.8); decided once, not per frame. */
+  private readonly quiet: boolean;
 
   private queue: Array<Task | undefined> = [];
   private head = 0;
@@ -117,6 +124,7 @@ export class ChannelServer implements Subscriber {
     joinMessageRef: Ref,
   ) {
     this.joinRef = storedJoinRef ?? joinMessageRef;
+    this.quiet = topic.startsWith('phoenix');
     this.logger = loggerFor(definition);
     this.socket = new ChannelSocket(this, connection.assigns);
   }
@@ -163,18 +171,18 @@ export class ChannelServer implements Subscriber {
     }
     if (this.state !== State.Joined) {
       // Subscribed but the join reply is not written yet: the reply must come first (PROTOCOL.md 4.3 step 6).
-      (this.preJoin ??= []).push([broadcast, fastlane]);
+      (this.preJoin ??= []).push(fastlane);
       return;
     }
-    this.fastlane(broadcast, fastlane);
+    this.fastlane(fastlane);
   }
 
-  private fastlane(broadcast: Broadcast, fastlane: FastlaneCache): void {
+  private fastlane(fastlane: FastlaneCache): void {
     let frame;
     try {
       frame = fastlane.frameFor(this.connection.serializer);
     } catch (error) {
-      this.logger.error(`cannot encode broadcast '${broadcast.event}' on ${this.topic}: ${describe(error)}`);
+      this.logger.error(`cannot encode broadcast '${fastlane.broadcast.event}' on ${this.topic}: ${describe(error)}`);
       return;
     }
     this.connection.writeShared(frame);
@@ -270,8 +278,7 @@ export class ChannelServer implements Subscriber {
         return;
       }
     }
-    this.queue.length = 0;
-    this.head = 0;
+    this.dropQueued();
     this.running = false;
     const waiters = this.idleWaiters;
     if (waiters !== null) {
@@ -431,7 +438,7 @@ export class ChannelServer implements Subscriber {
     const early = this.preJoin;
     if (early !== null) {
       this.preJoin = null;
-      for (const [broadcast, cache] of early) this.fastlane(broadcast, cache);
+      for (const cache of early) this.fastlane(cache);
     }
   }
 
@@ -486,7 +493,7 @@ export class ChannelServer implements Subscriber {
 
   private logJoin(outcome: 'joined' | 'refused', payload: unknown, startedAt: number): void {
     const level = this.definition.options.logJoin;
-    if (level === false || this.topic.startsWith('phoenix') || !Logger.isLevelEnabled(level)) return;
+    if (level === false || this.quiet || !Logger.isLevelEnabled(level)) return;
     const ms = (performance.now() - startedAt).toFixed(2);
     this.logger[level](
       `${outcome === 'joined' ? 'JOINED' : 'REFUSED JOIN'} ${this.topic} in ${ms}ms, params: ${describe(filterParams(payload))}`,
@@ -502,11 +509,9 @@ export class ChannelServer implements Subscriber {
       return undefined;
     }
     const level = this.definition.options.logHandleIn;
-    // Topics starting with `phoenix` are not logged, as joins are not (PROTOCOL.md 5.8).
-    const logged = level !== false && !this.topic.startsWith('phoenix') && Logger.isLevelEnabled(level);
+    const logged = level !== false && !this.quiet && Logger.isLevelEnabled(level);
     const startedAt = logged ? performance.now() : -1;
     this.currentRef = task.ref;
-    this.currentEvent = task.event;
     let result: unknown;
     try {
       result = this.instance[method](task.payload, this.socket, task.event);
@@ -526,7 +531,6 @@ export class ChannelServer implements Subscriber {
 
   private inReturned(task: Task, method: string, result: unknown, startedAt: number): void {
     this.currentRef = null;
-    this.currentEvent = null;
     if (startedAt >= 0) {
       const level = this.definition.options.logHandleIn as LogLevel;
       this.logger[level](
@@ -553,7 +557,6 @@ export class ChannelServer implements Subscriber {
 
   private inThrew(task: Task, method: string, error: unknown): void {
     this.currentRef = null;
-    this.currentEvent = null;
     if (error instanceof ChannelError) {
       this.writeSafely(() =>
         this.connection.serializer.encodeReply(this.joinRef, task.ref, this.topic, 'error', error.payload),
@@ -590,28 +593,31 @@ export class ChannelServer implements Subscriber {
     return this.callCallback(method, [task.payload, this.socket], null);
   }
 
-  /** `@HandleOut` / `@HandleInfo`: only undefined, noreply() or stop(...) are accepted. */
+  /**
+   * `@HandleOut` / `@HandleInfo`: only undefined, noreply() or stop(...) are accepted.
+   * `Class.method` is spelled out only when something goes wrong: this runs per intercepted broadcast.
+   */
   private callCallback(method: string, args: unknown[], event: string | null): PromiseLike<unknown> | undefined {
-    const where = `${this.definition.name}.${method}`;
     let result: unknown;
     try {
       result = this.instance[method](...args);
     } catch (error) {
-      this.crash(error, where, event, true);
+      this.crash(error, `${this.definition.name}.${method}`, event, true);
       return undefined;
     }
     if (isThenable(result)) {
       return result.then(
-        (value) => this.callbackReturned(where, value, event),
-        (error) => this.crash(error, where, event, true),
+        (value) => this.callbackReturned(method, value, event),
+        (error) => this.crash(error, `${this.definition.name}.${method}`, event, true),
       );
     }
-    this.callbackReturned(where, result, event);
+    this.callbackReturned(method, result, event);
     return undefined;
   }
 
-  private callbackReturned(where: string, result: unknown, event: string | null): void {
+  private callbackReturned(method: string, result: unknown, event: string | null): void {
     if (result === undefined || result instanceof NoReply) return;
+    const where = `${this.definition.name}.${method}`;
     if (result instanceof Stop) {
       this.stopWith(result.reason, where);
       return;
@@ -725,19 +731,13 @@ export class ChannelServer implements Subscriber {
   }
 
   /** For frames the protocol requires even when a payload is odd: an encoding failure is logged, not thrown. */
-  private writeSafely(encode: () => ReturnType<ChannelConnection['serializer']['encodeReply']>): void {
+  private writeSafely(encode: () => OutFrame): void {
     try {
       this.connection.write(encode());
     } catch (error) {
       this.logger.error(`cannot encode a frame for ${this.topic}: ${describe(error)}`);
     }
   }
-}
-
-/** Broadcast payloads must be objects or binary (PROTOCOL.md 2.3); checked before publishing. */
-export function isBroadcastPayload(payload: unknown): boolean {
-  if (isBinaryPayload(payload)) return true;
-  return typeof payload === 'object' && payload !== null && !Array.isArray(payload);
 }
 
 function stackOf(error: unknown): string {

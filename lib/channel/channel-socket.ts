@@ -20,6 +20,7 @@ export class ChannelSocket {
     this.assigns = { ...assigns };
   }
 
+  /** The topic this channel joined, e.g. `'room:lobby'`. */
   get topic(): string {
     return this.server.topic;
   }

@@ -1,12 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ChannelsHost } from '../channels.host.js';
 import { MESSAGES, describe } from '../channels.messages.js';
-import { isBroadcastPayload } from '../channel/channel-server.js';
 import { WIRE } from '../channels.constants.js';
 import { ChannelsError, ERROR_CODE, PubSubUnavailableError } from '../errors/errors.js';
 import type { FastlaneCache } from '../pubsub/fastlane.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
-import type { Broadcast } from '../serializers/message.js';
+import { isBroadcastPayload, type Broadcast } from '../serializers/message.js';
 
 class ListenerSubscriber implements Subscriber {
   constructor(

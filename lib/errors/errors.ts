@@ -3,6 +3,7 @@
  * `ChannelError`, the one users throw, lives in `channel.error.ts`.
  */
 
+/** The stable `code` of each error the library throws (README, "Error codes"). @publicApi */
 export const ERROR_CODE = {
   malformedMessage: 'ERR_CHANNELS_MALFORMED_MESSAGE',
   serialization: 'ERR_CHANNELS_SERIALIZATION',
@@ -14,6 +15,7 @@ export const ERROR_CODE = {
   closed: 'ERR_CHANNELS_CLOSED',
 } as const;
 
+/** One of the `ERROR_CODE` values. @publicApi */
 export type ErrorCode = (typeof ERROR_CODE)[keyof typeof ERROR_CODE];
 
 /** Base of every error the library throws on purpose. */

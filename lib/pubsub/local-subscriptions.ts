@@ -36,14 +36,17 @@ export class LocalSubscriptions {
     return false;
   }
 
+  /** True while the topic has a local subscriber. */
   has(topic: string): boolean {
     return this.byTopic.has(topic);
   }
 
+  /** How many local subscribers the topic has. */
   count(topic: string): number {
     return this.byTopic.get(topic)?.size ?? 0;
   }
 
+  /** Every topic with a local subscriber (e.g. to re-subscribe after a reconnect). */
   topics(): IterableIterator<string> {
     return this.byTopic.keys();
   }

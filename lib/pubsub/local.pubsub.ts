@@ -25,9 +25,9 @@ export class LocalPubSub extends PubSub {
     this.subscriptions.remove(topic, subscriber);
   }
 
+  /** With one node, every broadcast is a local one. */
   broadcast(topic: string, event: string, payload: unknown, from: Subscriber | null = null): Promise<void> {
-    this.subscriptions.dispatch({ topic, event, payload }, from);
-    return Promise.resolve();
+    return this.localBroadcast(topic, event, payload, from);
   }
 
   localBroadcast(topic: string, event: string, payload: unknown, from: Subscriber | null = null): Promise<void> {

@@ -21,8 +21,10 @@ export abstract class PubSub {
   /** This node's name. */
   abstract readonly node: string;
 
+  /** Starts delivering `topic`'s broadcasts to `subscriber`; a promise settles once other nodes' reach it too. */
   abstract subscribe(topic: string, subscriber: Subscriber): void | Promise<void>;
 
+  /** Stops delivering `topic`'s broadcasts to `subscriber`. */
   abstract unsubscribe(topic: string, subscriber: Subscriber): void | Promise<void>;
 
   /** Publishes to every node; `from` is skipped (broadcast_from). */

@@ -32,6 +32,20 @@ export const REDIS_DEFAULTS = {
   awaitPublish: false,
 };
 
+/**
+ * What every connection we create or duplicate sets, so the two places cannot drift apart.
+ * Fail fast and never replay: a PUBLISH that cannot be written now is rejected (the caller
+ * hears of it), not queued or resent after a reconnect (a late duplicate). We re-subscribe
+ * ourselves on 'ready', from the local topics of that moment.
+ */
+export const OWN_CONNECTION_OPTIONS = {
+  lazyConnect: true,
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 0,
+  autoResendUnfulfilledCommands: false,
+  autoResubscribe: false,
+} as const;
+
 /** How long `close()` waits for QUIT before dropping the socket. */
 const QUIT_TIMEOUT_MS = 1000;
 
@@ -89,13 +103,7 @@ export function duplicate(client: Connection): Connection {
   if (client.isCluster) {
     return (client as unknown as Cluster).duplicate([], { lazyConnect: true, enableOfflineQueue: false }) as unknown as Connection;
   }
-  return (client as unknown as Redis).duplicate({
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    autoResubscribe: false,
-  }) as unknown as Connection;
+  return (client as unknown as Redis).duplicate(OWN_CONNECTION_OPTIONS) as unknown as Connection;
 }
 
 /** QUIT, bounded by QUIT_TIMEOUT_MS, then disconnect (which also cancels a pending reconnection). */
@@ -114,10 +122,12 @@ export async function quit(connection: Connection): Promise<void> {
   connection.disconnect();
 }
 
+/** True for an error Redis answered with (it refused the command), as opposed to a lost connection. */
 export function isReplyError(error: unknown): boolean {
   return (error as Error)?.name === 'ReplyError';
 }
 
+/** An error's message for a log line. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return error.message || error.name;
   return String(error);

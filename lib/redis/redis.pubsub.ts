@@ -35,8 +35,6 @@
  * re-subscribed, the recovery is logged once.
  */
 import { hostname } from 'node:os';
-
-const RESOLVED: Promise<void> = Promise.resolve();
 import { Logger } from '@nestjs/common';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { ChannelsConfigurationError, PubSubUnavailableError } from '../errors/errors.js';
@@ -51,6 +49,7 @@ import {
   duplicate,
   ignore,
   isReplyError,
+  OWN_CONNECTION_OPTIONS,
   quit,
   validate,
   type Connection,
@@ -61,6 +60,8 @@ import { REDIS_MESSAGES } from './redis.messages.js';
 
 /** Channels per SUBSCRIBE when re-subscribing after a reconnect. */
 const RESUBSCRIBE_BATCH = 1000;
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * A PubSub whose broadcasts reach every node connected to the same Redis
@@ -227,7 +228,7 @@ export class RedisPubSub extends PubSub {
 
   localBroadcast(topic: string, event: string, payload: unknown, from: Subscriber | null = null): Promise<void> {
     this.subscriptions.dispatch({ topic, event, payload }, from);
-    return Promise.resolve();
+    return RESOLVED;
   }
 
   // ── Connections ──────────────────────────────────────────────────────────
@@ -283,14 +284,7 @@ export class RedisPubSub extends PubSub {
       ...(o.username !== undefined ? { username: o.username } : {}),
       ...(o.db !== undefined ? { db: o.db } : {}),
       ...(o.tls === true ? { tls: {} } : typeof o.tls === 'object' ? { tls: o.tls } : {}),
-      // Fail fast and never replay: a PUBLISH that cannot be written now is rejected (the caller
-      // hears of it), not queued or resent after a reconnect (a late duplicate).
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      // We re-subscribe ourselves on 'ready', from the local topics of that moment.
-      autoResubscribe: false,
+      ...OWN_CONNECTION_OPTIONS,
       retryStrategy: this.retryDelay,
     };
     if (o.url === undefined) return new Redis(options) as unknown as Connection;
@@ -330,12 +324,10 @@ export class RedisPubSub extends PubSub {
     if (connection === null || this.closed) return;
     const epoch = ++this.subscriberEpoch;
     this.resubscribed = false;
+    const topics = Array.from(this.subscriptions.topics());
+    const topicCount = topics.length;
     const channels =
-      this.subscriptionMode === 'per-topic'
-        ? Array.from(this.subscriptions.topics(), (topic) => this.topicPrefix + topic)
-        : [this.groupChannel];
-    let topicCount = 0;
-    for (const _topic of this.subscriptions.topics()) topicCount++;
+      this.subscriptionMode === 'per-topic' ? topics.map((topic) => this.topicPrefix + topic) : [this.groupChannel];
     const batches: Promise<unknown>[] = [];
     for (let i = 0; i < channels.length; i += RESUBSCRIBE_BATCH) {
       batches.push(connection.subscribe(...channels.slice(i, i + RESUBSCRIBE_BATCH)));

@@ -1,4 +1,5 @@
 import type { ChannelDefinition } from './channel-definition.js';
+import { matchesTopic } from './topic-matcher.js';
 
 /**
  * The channels one mount serves, frozen after bootstrap. `match` is a map hit
@@ -25,8 +26,7 @@ export class ChannelRegistry {
   match(topic: string): ChannelDefinition | undefined {
     if (this.ordered !== null) {
       for (const definition of this.ordered) {
-        const { text, isPrefix } = definition.topic;
-        if (isPrefix ? topic.startsWith(text) : topic === text) return definition;
+        if (matchesTopic(definition.topic, topic)) return definition;
       }
       return undefined;
     }

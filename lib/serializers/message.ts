@@ -28,6 +28,17 @@ export function isBinaryPayload(payload: unknown): payload is Uint8Array | Array
   return payload instanceof Uint8Array || payload instanceof ArrayBuffer;
 }
 
+/** Broadcast payloads must be objects or binary (PROTOCOL.md 2.3); checked before publishing. */
+export function isBroadcastPayload(payload: unknown): boolean {
+  if (isBinaryPayload(payload)) return true;
+  return typeof payload === 'object' && payload !== null && !Array.isArray(payload);
+}
+
+/** True for a ref or join_ref a client may send: a string, a number or null (PROTOCOL.md 2.1). */
+export function isRef(value: unknown): value is Ref {
+  return value === null || typeof value === 'string' || typeof value === 'number';
+}
+
 /** A binary payload as a Buffer, without copying. */
 export function toBuffer(payload: Uint8Array | ArrayBuffer): Buffer {
   if (Buffer.isBuffer(payload)) return payload;

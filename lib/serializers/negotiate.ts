@@ -2,13 +2,11 @@
  * Serializer negotiation (PROTOCOL.md 1.3): the `vsn` connect parameter picks
  * the serializer for the lifetime of a connection.
  */
+import { preview, typeName } from './error-text.js';
 import type { Serializer } from './serializer.interface.js';
 
 /** The version a client speaks when it sends no `vsn` (PROTOCOL.md 1.3). */
 const DEFAULT_VSN = '1.0.0';
-
-/** How much of a bad `vsn` a warning quotes. */
-const PREVIEW_CHARS = 100;
 
 /** The outcome of `negotiateSerializer`: a serializer, or why the connect must be refused. */
 export type NegotiationResult =
@@ -39,12 +37,12 @@ export function negotiateSerializer(vsn: unknown, serializers: readonly Serializ
     // e.g. `?vsn[]=2.0.0`, which the query parser turns into an array.
     return {
       error: 'invalid',
-      message: `client sent an invalid transport version: expected a string, got ${describe(requested)}`,
+      message: `client sent an invalid transport version: expected a string, got ${typeName(requested)}`,
     };
   }
   const version = parseSemver(requested);
   if (version === undefined) {
-    return { error: 'invalid', message: `client sent invalid transport version ${quote(requested)}` };
+    return { error: 'invalid', message: `client sent invalid transport version ${preview(requested)}` };
   }
   for (const serializer of serializers) {
     const supported = parseSemver(serializer.vsn);
@@ -57,7 +55,7 @@ export function negotiateSerializer(vsn: unknown, serializers: readonly Serializ
   return {
     error: 'mismatch',
     message:
-      `the client's requested transport version ${quote(requested)} does not match ` +
+      `the client's requested transport version ${preview(requested)} does not match ` +
       `the server's version requirements (${requirements || 'none'})`,
   };
 }
@@ -132,17 +130,4 @@ function comparePrerelease(a: readonly string[], b: readonly string[]): number {
     return x < y ? -1 : 1;
   }
   return a.length - b.length;
-}
-
-// ── Messages ───────────────────────────────────────────────────────────────
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
-}
-
-/** The client's value, quoted and cut short so it is safe on one log line. */
-function quote(text: string): string {
-  return JSON.stringify(text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text);
 }

@@ -5,11 +5,9 @@
  */
 import { WIRE } from '../channels.constants.js';
 import { MalformedMessageError, SerializationError } from '../errors/errors.js';
-import { isBinaryPayload, type Message, type Ref } from './message.js';
+import { preview, reasonOf, typeName } from './error-text.js';
+import { isBinaryPayload, isRef, type Message, type Ref } from './message.js';
 import type { Serializer } from './serializer.interface.js';
-
-/** How much of a bad frame an error message may quote, so a log line stays short. */
-const PREVIEW_CHARS = 100;
 
 /**
  * Encodes and decodes V1 frames: `{"topic","event","payload","ref"}` objects.
@@ -49,7 +47,7 @@ export class V1JsonSerializer implements Serializer {
       });
     }
     if (typeof frame !== 'object' || frame === null || Array.isArray(frame)) {
-      throw new MalformedMessageError(`V1 text frame must be a JSON object, got ${describe(frame)}`);
+      throw new MalformedMessageError(`V1 text frame must be a JSON object, got ${typeName(frame)}`);
     }
     const fields = frame as Record<string, unknown>;
     // Object.hasOwn rather than `in`: a frame can't smuggle a key in through the prototype.
@@ -61,19 +59,19 @@ export class V1JsonSerializer implements Serializer {
     const { topic, event, payload, ref } = fields;
     const joinRef = Object.hasOwn(fields, 'join_ref') ? fields.join_ref : null;
     if (typeof topic !== 'string') {
-      throw new MalformedMessageError(`V1 frame: "topic" must be a string, got ${describe(topic)}`);
+      throw new MalformedMessageError(`V1 frame: "topic" must be a string, got ${typeName(topic)}`);
     }
     if (typeof event !== 'string') {
-      throw new MalformedMessageError(`V1 frame: "event" must be a string, got ${describe(event)}`);
+      throw new MalformedMessageError(`V1 frame: "event" must be a string, got ${typeName(event)}`);
     }
     if (!isRef(ref)) {
       throw new MalformedMessageError(
-        `V1 frame: "ref" must be a string, number or null, got ${describe(ref)}`,
+        `V1 frame: "ref" must be a string, number or null, got ${typeName(ref)}`,
       );
     }
     if (!isRef(joinRef)) {
       throw new MalformedMessageError(
-        `V1 frame: "join_ref" must be a string, number or null, got ${describe(joinRef)}`,
+        `V1 frame: "join_ref" must be a string, number or null, got ${typeName(joinRef)}`,
       );
     }
     return { joinRef, ref, topic, event, payload };
@@ -133,22 +131,6 @@ export class V1JsonSerializer implements Serializer {
 /** Keys every V1 client frame must have (PROTOCOL.md 2.2); `join_ref` is optional. */
 const REQUIRED_KEYS = ['topic', 'event', 'payload', 'ref'] as const;
 
-function isRef(value: unknown): value is Ref {
-  return value === null || typeof value === 'string' || typeof value === 'number';
-}
-
-/** A type name for error messages; never the value itself. */
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
-}
-
-/** The start of a bad frame, quoted and escaped so it is safe on one log line. */
-function preview(text: string): string {
-  return JSON.stringify(text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text);
-}
-
 /** JSON.stringify whose failures (cycles, BigInt, a throwing toJSON) become `SerializationError`. */
 function stringify(frame: object): string {
   try {
@@ -158,9 +140,4 @@ function stringify(frame: object): string {
       cause: error,
     });
   }
-}
-
-/** The first line of a thrown error's message (V8 spells out cycles over several lines). */
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n', 1)[0] ?? '') : 'a non-Error was thrown';
 }

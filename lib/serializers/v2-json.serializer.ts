@@ -13,7 +13,8 @@
  */
 import { WIRE } from '../channels.constants.js';
 import { MalformedMessageError, SerializationError } from '../errors/errors.js';
-import { isBinaryPayload, toBuffer, type Message, type Ref } from './message.js';
+import { preview, reasonOf, typeName } from './error-text.js';
+import { isBinaryPayload, isRef, toBuffer, type Message, type Ref } from './message.js';
 import type { Serializer } from './serializer.interface.js';
 
 const KIND_PUSH = 0;
@@ -25,9 +26,6 @@ const CLIENT_PUSH_HEADER = 5;
 
 /** One unsigned length byte per field (PROTOCOL.md 2.5). */
 const MAX_FIELD_BYTES = 255;
-
-/** How much of a bad frame an error message may quote, so a log line stays short. */
-const PREVIEW_CHARS = 100;
 
 /**
  * Encodes and decodes V2 frames, JSON text and binary.
@@ -121,7 +119,7 @@ function decodeText(text: string): Message {
     });
   }
   if (!Array.isArray(frame)) {
-    throw new MalformedMessageError(`V2 text frame must be a JSON array, got ${describe(frame)}`);
+    throw new MalformedMessageError(`V2 text frame must be a JSON array, got ${typeName(frame)}`);
   }
   if (frame.length < 5) {
     throw new MalformedMessageError(
@@ -132,17 +130,17 @@ function decodeText(text: string): Message {
   const [joinRef, ref, topic, event, payload] = frame as unknown[];
   if (!isRef(joinRef)) {
     throw new MalformedMessageError(
-      `V2 frame: join_ref must be a string, number or null, got ${describe(joinRef)}`,
+      `V2 frame: join_ref must be a string, number or null, got ${typeName(joinRef)}`,
     );
   }
   if (!isRef(ref)) {
-    throw new MalformedMessageError(`V2 frame: ref must be a string, number or null, got ${describe(ref)}`);
+    throw new MalformedMessageError(`V2 frame: ref must be a string, number or null, got ${typeName(ref)}`);
   }
   if (typeof topic !== 'string') {
-    throw new MalformedMessageError(`V2 frame: topic must be a string, got ${describe(topic)}`);
+    throw new MalformedMessageError(`V2 frame: topic must be a string, got ${typeName(topic)}`);
   }
   if (typeof event !== 'string') {
-    throw new MalformedMessageError(`V2 frame: event must be a string, got ${describe(event)}`);
+    throw new MalformedMessageError(`V2 frame: event must be a string, got ${typeName(event)}`);
   }
   return { joinRef, ref, topic, event, payload };
 }
@@ -273,7 +271,7 @@ function refToWire(ref: Ref): string {
 function assertObjectPayload(payload: unknown, frame: 'push' | 'broadcast', event: string): void {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new SerializationError(
-      `cannot ${frame} "${event}" on V2: the payload must be an object or binary, got ${describe(payload)}`,
+      `cannot ${frame} "${event}" on V2: the payload must be an object or binary, got ${typeName(payload)}`,
     );
   }
 }
@@ -289,27 +287,4 @@ function stringify(frame: readonly unknown[]): string {
   } catch (error) {
     throw new SerializationError(`cannot encode V2 frame as JSON: ${reasonOf(error)}`, { cause: error });
   }
-}
-
-// ── Helpers ────────────────────────────────────────────────────────────────
-
-function isRef(value: unknown): value is Ref {
-  return value === null || typeof value === 'string' || typeof value === 'number';
-}
-
-/** A type name for error messages; never the value itself. */
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value;
-}
-
-/** The start of a bad frame, quoted and escaped so it is safe on one log line. */
-function preview(text: string): string {
-  return JSON.stringify(text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text);
-}
-
-/** The first line of a thrown error's message (V8 spells out cycles over several lines). */
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? (error.message.split('\n', 1)[0] ?? '') : 'a non-Error was thrown';
 }

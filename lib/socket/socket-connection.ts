@@ -183,7 +183,10 @@ export class SocketConnection implements ChannelConnection {
       this.write(this.serializer.encodeReply(joinRef, ref, topic, 'ok', {}));
       return;
     }
-    logger.debug(`event '${event}' for topic ${topic}, which ${this.peer} has not joined: unmatched topic`);
+    // A client can send these freely: the line is only built when debug logging is on.
+    if (Logger.isLevelEnabled('debug')) {
+      logger.debug(`event '${event}' for topic ${topic}, which ${this.peer} has not joined: unmatched topic`);
+    }
     this.write(this.serializer.encodeReply(null, ref, topic, 'error', { reason: REASON.unmatchedTopic }));
   }
 

@@ -70,6 +70,15 @@ export class ConnectRefusedError extends Error {
 
 const serializer = new PassThroughSerializer();
 
+/**
+ * The kit: one initialised testing module, its sockets, and `connect` / `socket`
+ * to open more. Close it in `afterEach`.
+ *
+ * @example
+ * const kit = await ChannelTest.create({ imports: [AppModule] });
+ * const channel = await (await kit.connect({ token: 't' })).join('room:lobby');
+ * @publicApi
+ */
 export class ChannelTest {
   private readonly sockets = new Set<TestSocket>();
   private closed = false;

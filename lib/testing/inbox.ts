@@ -3,11 +3,14 @@
  * consumes the first item that matches (others stay queued), `refute` fails
  * if one arrives within the window. Failures say what did arrive.
  */
+
+/** Thrown by the kit's `assert*` / `refute*` methods; its message says what was expected and what arrived. */
 export class ChannelTestAssertionError extends Error {
   override name = 'ChannelTestAssertionError';
   readonly code = 'ERR_CHANNELS_TEST_ASSERTION';
 }
 
+/** One queue of received items (frames or broadcasts) with `take` and `refute`. */
 export class Inbox<T> {
   private readonly items: T[] = [];
   private waiters: Array<() => void> = [];

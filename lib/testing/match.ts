@@ -19,7 +19,7 @@ export function matches(pattern: Pattern, value: unknown): boolean {
     );
   }
   if (Array.isArray(pattern)) {
-    return Array.isArray(value) && value.length === pattern.length && pattern.every((item, i) => exactly(item, value[i]));
+    return Array.isArray(value) && value.length === pattern.length && pattern.every((item, i) => matches(item, value[i]));
   }
   if (typeof pattern === 'object' && pattern !== null) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
@@ -28,9 +28,4 @@ export function matches(pattern: Pattern, value: unknown): boolean {
     );
   }
   return Number.isNaN(pattern) && Number.isNaN(value);
-}
-
-/** Inside arrays, objects are still matched partially but lengths must agree (lists match exactly). */
-function exactly(pattern: Pattern, value: unknown): boolean {
-  return matches(pattern, value);
 }

@@ -5,6 +5,7 @@
  * bytes. Client messages arrive as objects and are JSON round-tripped, as a
  * payload over the wire would be.
  */
+import { WIRE } from '../channels.constants.js';
 import { MalformedMessageError } from '../errors/errors.js';
 import { isBinaryPayload, toBuffer, type Message, type Ref } from '../serializers/message.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
@@ -31,6 +32,7 @@ function roundTrip(payload: unknown): unknown {
   return payload === undefined ? undefined : JSON.parse(JSON.stringify(payload));
 }
 
+/** Encodes as V2 would (so it fails where the wire would), and hands frames over as `ReceivedFrame` objects. */
 export class PassThroughSerializer implements Serializer {
   readonly vsn = 'test';
   /** Distinct from V1 (0) and V2 (1), so the fastlane caches its frames apart. */
@@ -46,8 +48,8 @@ export class PassThroughSerializer implements Serializer {
 
   encodeMessage(joinRef: Ref, ref: Ref, topic: string, event: string, payload: unknown): ReceivedFrame {
     wire.encodeMessage(joinRef, ref, topic, event, payload);
-    if (event === 'phx_close' || event === 'phx_error') {
-      return { kind: event === 'phx_close' ? 'close' : 'error', joinRef, topic, payload: roundTrip(payload) };
+    if (event === WIRE.close || event === WIRE.error) {
+      return { kind: event === WIRE.close ? 'close' : 'error', joinRef, topic, payload: roundTrip(payload) };
     }
     return { kind: 'push', joinRef, topic, event, payload: roundTrip(payload) };
   }

@@ -6,7 +6,7 @@ import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { Broadcast, Ref } from '../serializers/message.js';
 import type { SocketConnection } from '../socket/socket-connection.js';
 import type { ResolvedTimeouts } from './channel-test.js';
-import { ChannelTestAssertionError, type Inbox } from './inbox.js';
+import type { Inbox } from './inbox.js';
 import { matches, type Pattern } from './match.js';
 import type { ReceivedFrame } from './pass-through.serializer.js';
 import type { TestTransport } from './test.transport.js';
@@ -272,5 +272,3 @@ function isPush(frame: ReceivedFrame): frame is Extract<ReceivedFrame, { kind: '
 function matchesResponse(pattern: Pattern | undefined, response: unknown): boolean {
   return pattern === undefined || matches(pattern, response);
 }
-
-export { ChannelTestAssertionError };

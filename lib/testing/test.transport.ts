@@ -14,7 +14,6 @@ export class TestTransport implements Transport {
   readonly peer = 'test-client';
   connection: SocketConnection | null = null;
   closeCode: number | null = null;
-  closeReason = '';
 
   constructor(private readonly inbox: Inbox<ReceivedFrame>) {}
 
@@ -26,10 +25,9 @@ export class TestTransport implements Transport {
     if (this.closeCode === null) this.inbox.push(frame.data as ReceivedFrame);
   }
 
-  close(code: number, reason: string): void {
+  close(code: number, _reason: string): void {
     if (this.closeCode !== null) return;
     this.closeCode = code;
-    this.closeReason = reason;
     void this.connection?.transportClosed();
   }
 }

@@ -28,10 +28,7 @@ const GATEWAY_PORT = 0;
 /** ws's own default limit when `maxFrameSize` is not set. */
 const WS_DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
 
-interface MountServer {
-  readonly wss: WebSocketServer;
-  readonly checkOrigin: (origin: string | undefined, host: string | undefined) => boolean;
-}
+type OriginCheck = ReturnType<typeof compileOriginCheck>;
 
 /** Accepted connect outcomes waiting for their handshake to complete, keyed by request. */
 const pending = new WeakMap<IncomingMessage, { outcome: ConnectOutcome & { accepted: true }; mount: ChannelsMount }>();
@@ -57,7 +54,8 @@ function onError(this: WebSocket, error: Error & { code?: string }): void {
  */
 export class ChannelsAdapter extends WsAdapter {
   private hostRef: ChannelsHost | null = null;
-  private readonly servers = new Map<ChannelsMount, MountServer>();
+  /** One ws server (noServer) per mount, made on its first upgrade. */
+  private readonly servers = new Map<ChannelsMount, WebSocketServer>();
   private readonly http: HttpServer;
   private readonly upgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer): void =>
     this.routeUpgrade(request, socket, head);
@@ -85,7 +83,7 @@ export class ChannelsAdapter extends WsAdapter {
 
   override async dispose(): Promise<void> {
     this.http.off('upgrade', this.upgradeListener);
-    for (const { wss } of this.servers.values()) wss.close();
+    for (const wss of this.servers.values()) wss.close();
     this.servers.clear();
     await super.dispose();
   }
@@ -154,16 +152,16 @@ export class ChannelsAdapter extends WsAdapter {
       abort(socket, 503);
       return;
     }
-    const { wss } = this.serverFor(mount);
+    const wss = this.serverFor(mount);
     wss.handleUpgrade(request, socket, head, (ws) => this.opened(ws, request));
   }
 
-  private serverFor(mount: ChannelsMount): MountServer {
-    let server = this.servers.get(mount);
-    if (server === undefined) {
+  private serverFor(mount: ChannelsMount): WebSocketServer {
+    let wss = this.servers.get(mount);
+    if (wss === undefined) {
       const options = mount.options;
       const checkOrigin = compileOriginCheck(options.checkOrigin);
-      const wss = new WebSocketServer({
+      wss = new WebSocketServer({
         noServer: true,
         clientTracking: false,
         maxPayload: options.maxFrameSize ?? WS_DEFAULT_MAX_PAYLOAD,
@@ -181,15 +179,14 @@ export class ChannelsAdapter extends WsAdapter {
           );
         },
       });
-      server = { wss, checkOrigin };
-      this.servers.set(mount, server);
+      this.servers.set(mount, wss);
     }
-    return server;
+    return wss;
   }
 
   private async verify(
     mount: ChannelsMount,
-    checkOrigin: MountServer['checkOrigin'],
+    checkOrigin: OriginCheck,
     request: IncomingMessage,
   ): Promise<boolean> {
     const origin = request.headers.origin;

@@ -4,7 +4,7 @@
  * for every subscriber and a connection's frames of one tick leave in one
  * write (the fastlane's last step; `npm run bench` shows what it buys). When
  * ws is busy with something of its own (compression, a queued frame, a
- * close), `canWriteDirectly` says no and callers use the public `send`.
+ * close), `framesItself` or `senderIdle` says no and callers use the public `send`.
  */
 import * as ws from 'ws';
 import type { Socket as NetSocket } from 'node:net';
