@@ -159,3 +159,27 @@ export function arg(name: string, fallback: string): string {
   }
   return fallback;
 }
+
+/**
+ * Starts a Nest bench app on 127.0.0.1, port 0, with the bench hooks
+ * (memory, profiling, upgrade counts) in front of its routes, and announces
+ * its port; on failure prints the error under `name` and exits 1.
+ */
+export async function serveNestBenchApp(
+  name: string,
+  create: () => Promise<import('@nestjs/common').INestApplication>,
+): Promise<void> {
+  try {
+    const app = await create();
+    app.use((req: IncomingMessage, res: ServerResponse, next: () => void) => {
+      if (!handleBenchRequest(req, res)) next();
+    });
+    const http = app.getHttpServer() as Server;
+    countUpgrades(http);
+    await app.listen(0, '127.0.0.1');
+    announce((http.address() as import('node:net').AddressInfo).port);
+  } catch (err: unknown) {
+    process.stderr.write(`${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  }
+}

@@ -14,8 +14,6 @@
  * broadcasts n × `msg` {i, body} to the topic, then replies ok.
  */
 import 'reflect-metadata';
-import type { AddressInfo } from 'node:net';
-import type { Server as HttpServer } from 'node:http';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
@@ -29,7 +27,7 @@ import {
   type ChannelsModuleOptions,
   type PubSub,
 } from '../../lib/index.js';
-import { announce, arg, countUpgrades, exitOnSignals, handleBenchRequest } from './bench-hooks.js';
+import { arg, exitOnSignals, serveNestBenchApp } from './bench-hooks.js';
 
 @Channel('bench:*', { logJoin: false, logHandleIn: false })
 class BenchChannel {
@@ -64,30 +62,23 @@ async function makePubSub(): Promise<PubSub | undefined> {
 
 async function main(): Promise<void> {
   exitOnSignals();
-  const pubsub = await makePubSub();
-  const maxBuffered = Number(arg('max-buffered', '0'));
-  const options: ChannelsModuleOptions = {
-    path: '/socket',
-    logger: false,
-    ...(pubsub !== undefined ? { pubsub } : {}),
-    ...(maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}),
-  };
+  await serveNestBenchApp('channels.server', async () => {
+    const pubsub = await makePubSub();
+    const maxBuffered = Number(arg('max-buffered', '0'));
+    const options: ChannelsModuleOptions = {
+      path: '/socket',
+      logger: false,
+      ...(pubsub !== undefined ? { pubsub } : {}),
+      ...(maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}),
+    };
 
-  @Module({ imports: [ChannelsModule.forRoot(options)], providers: [BenchChannel] })
-  class AppModule {}
+    @Module({ imports: [ChannelsModule.forRoot(options)], providers: [BenchChannel] })
+    class AppModule {}
 
-  const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
-  app.useWebSocketAdapter(new ChannelsAdapter(app));
-  app.use((req: any, res: any, next: () => void) => {
-    if (!handleBenchRequest(req, res)) next();
+    const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
+    app.useWebSocketAdapter(new ChannelsAdapter(app));
+    return app;
   });
-  const http = app.getHttpServer() as HttpServer;
-  countUpgrades(http);
-  await app.listen(0, '127.0.0.1');
-  announce((http.address() as AddressInfo).port);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`channels.server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+void main();

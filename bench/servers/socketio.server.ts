@@ -11,14 +11,12 @@
  * joined, then {status:'ok'}.
  */
 import 'reflect-metadata';
-import type { AddressInfo } from 'node:net';
-import type { Server as HttpServer } from 'node:http';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
-import { announce, countUpgrades, exitOnSignals, handleBenchRequest } from './bench-hooks.js';
+import { exitOnSignals, serveNestBenchApp } from './bench-hooks.js';
 
 @WebSocketGateway({ serveClient: false, perMessageDeflate: false })
 class BenchGateway {
@@ -56,18 +54,11 @@ class AppModule {}
 
 async function main(): Promise<void> {
   exitOnSignals();
-  const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
-  app.useWebSocketAdapter(new IoAdapter(app));
-  app.use((req: any, res: any, next: () => void) => {
-    if (!handleBenchRequest(req, res)) next();
+  await serveNestBenchApp('socketio.server', async () => {
+    const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
+    app.useWebSocketAdapter(new IoAdapter(app));
+    return app;
   });
-  const http = app.getHttpServer() as HttpServer;
-  countUpgrades(http);
-  await app.listen(0, '127.0.0.1');
-  announce((http.address() as AddressInfo).port);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`socketio.server: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+void main();

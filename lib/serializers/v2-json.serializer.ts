@@ -68,7 +68,7 @@ export class V2JsonSerializer implements Serializer {
    */
   encodeMessage(joinRef: Ref, ref: Ref, topic: string, event: string, payload: unknown): string | Buffer {
     if (isBinaryPayload(payload)) {
-      return binaryPush(refToWire(joinRef), topic, event, toBuffer(payload));
+      return binaryFrame(KIND_PUSH, 'push', PUSH_FIELDS, [refToWire(joinRef), topic, event], toBuffer(payload));
     }
     assertObjectPayload(payload, 'push', event);
     return stringify([joinRef, ref, topic, event, payload]);
@@ -82,7 +82,7 @@ export class V2JsonSerializer implements Serializer {
    */
   encodeReply(joinRef: Ref, ref: Ref, topic: string, status: string, response: unknown): string | Buffer {
     if (isBinaryPayload(response)) {
-      return binaryReply(refToWire(joinRef), refToWire(ref), topic, status, toBuffer(response));
+      return binaryFrame(KIND_REPLY, 'reply', REPLY_FIELDS, [refToWire(joinRef), refToWire(ref), topic, status], toBuffer(response));
     }
     return stringify([
       joinRef,
@@ -100,7 +100,7 @@ export class V2JsonSerializer implements Serializer {
    */
   encodeBroadcast(topic: string, event: string, payload: unknown): string | Buffer {
     if (isBinaryPayload(payload)) {
-      return binaryBroadcast(topic, event, toBuffer(payload));
+      return binaryFrame(KIND_BROADCAST, 'broadcast', BROADCAST_FIELDS, [topic, event], toBuffer(payload));
     }
     assertObjectPayload(payload, 'broadcast', event);
     return stringify([null, null, topic, event, payload]);
@@ -183,59 +183,36 @@ function decodeBinary(frame: Buffer): Message {
 }
 
 // ── Binary encoding ────────────────────────────────────────────────────────
-// Each builder measures its fields, allocates the frame once and writes the
-// header, the strings and the payload in place.
+// The three server frames share one layout: the kind byte, one length byte
+// per string field, the fields, then the payload. The frame is measured,
+// allocated once and written in place.
 
-/** Server push, kind 0: `[0, J, T, E]` jr topic event payload. There is no ref slot (P-51). */
-function binaryPush(joinRef: string, topic: string, event: string, payload: Buffer): Buffer {
-  const j = fieldBytes(joinRef, 'join_ref', 'push');
-  const t = fieldBytes(topic, 'topic', 'push');
-  const e = fieldBytes(event, 'event', 'push');
-  const frame = Buffer.allocUnsafe(4 + j + t + e + payload.length);
-  frame[0] = KIND_PUSH;
-  frame[1] = j;
-  frame[2] = t;
-  frame[3] = e;
-  let at = 4;
-  at += frame.write(joinRef, at, j, 'utf8');
-  at += frame.write(topic, at, t, 'utf8');
-  at += frame.write(event, at, e, 'utf8');
-  payload.copy(frame, at);
-  return frame;
-}
+const PUSH_FIELDS = ['join_ref', 'topic', 'event'] as const;
+const REPLY_FIELDS = ['join_ref', 'ref', 'topic', 'status'] as const;
+const BROADCAST_FIELDS = ['topic', 'event'] as const;
 
-/** Reply, kind 1: `[1, J, R, T, S]` jr ref topic status response (P-50). */
-function binaryReply(joinRef: string, ref: string, topic: string, status: string, response: Buffer): Buffer {
-  const j = fieldBytes(joinRef, 'join_ref', 'reply');
-  const r = fieldBytes(ref, 'ref', 'reply');
-  const t = fieldBytes(topic, 'topic', 'reply');
-  const s = fieldBytes(status, 'status', 'reply');
-  const frame = Buffer.allocUnsafe(5 + j + r + t + s + response.length);
-  frame[0] = KIND_REPLY;
-  frame[1] = j;
-  frame[2] = r;
-  frame[3] = t;
-  frame[4] = s;
-  let at = 5;
-  at += frame.write(joinRef, at, j, 'utf8');
-  at += frame.write(ref, at, r, 'utf8');
-  at += frame.write(topic, at, t, 'utf8');
-  at += frame.write(status, at, s, 'utf8');
-  response.copy(frame, at);
-  return frame;
-}
-
-/** Broadcast, kind 2: `[2, T, E]` topic event payload (P-52). */
-function binaryBroadcast(topic: string, event: string, payload: Buffer): Buffer {
-  const t = fieldBytes(topic, 'topic', 'broadcast');
-  const e = fieldBytes(event, 'event', 'broadcast');
-  const frame = Buffer.allocUnsafe(3 + t + e + payload.length);
-  frame[0] = KIND_BROADCAST;
-  frame[1] = t;
-  frame[2] = e;
-  let at = 3;
-  at += frame.write(topic, at, t, 'utf8');
-  at += frame.write(event, at, e, 'utf8');
+/**
+ * Push `[0, J, T, E]` (no ref slot, P-51), reply `[1, J, R, T, S]` (P-50),
+ * broadcast `[2, T, E]` (P-52): `fields` in the order of `names`.
+ */
+function binaryFrame(
+  kind: number,
+  what: string,
+  names: readonly string[],
+  fields: readonly string[],
+  payload: Buffer,
+): Buffer {
+  const header = 1 + fields.length;
+  const lengths = fields.map((field, i) => fieldBytes(field, names[i]!, what));
+  let size = header + payload.length;
+  for (const length of lengths) size += length;
+  const frame = Buffer.allocUnsafe(size);
+  frame[0] = kind;
+  let at = header;
+  for (let i = 0; i < fields.length; i++) {
+    frame[1 + i] = lengths[i]!;
+    at += frame.write(fields[i]!, at, lengths[i], 'utf8');
+  }
   payload.copy(frame, at);
   return frame;
 }
