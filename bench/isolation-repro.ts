@@ -131,15 +131,19 @@ const scenarios: Record<string, () => Promise<void>> = {
       global.gc?.();
       const rssBefore = process.memoryUsage().rss;
       const frame = clientPush('1', '1', t, 'phx_join', Buffer.alloc(0)).toString('base64');
+      const delay = monitorEventLoopDelay({ resolution: 10 });
+      delay.enable();
       const out = await child(
         app.port,
         `const head = Buffer.from('${frame}', 'base64');
          const ws = new WebSocket('ws://127.0.0.1:' + port + '/socket/websocket?vsn=2.0.0');
          ws.on('open', () => { const started = Date.now(); ws.on('message', (m) => { console.log(Date.now() - started, String(m).slice(0, 80)); ws.terminate(); }); ws.send(Buffer.concat([head, Buffer.alloc(90 * 1024 * 1024, 0xff)]), { binary: true }); });`,
       );
+      delay.disable();
       const line = logs.entries.find((e) => e.message.startsWith(`JOINED ${t}`))?.message ?? '(no JOINED line)';
       console.log(
-        `binary-join: 90 MiB binary join answered in ${out.split(' ')[0]} ms (sent to reply, measured by the client); ` +
+        `binary-join: 90 MiB binary join answered in ${out.split(' ')[0]} ms (send to reply, measured by the client, transfer included); ` +
+          `longest event-loop stall ${(delay.max / 1e6).toFixed(1)} ms; ` +
           `server RSS ${mb(rssBefore)} before, peak ${mb(maxRss())}; log line (${line.length} chars): ${line}`,
       );
     } finally {

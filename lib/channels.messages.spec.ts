@@ -72,7 +72,7 @@ suite('describe: one bounded description of any value', () => {
   });
 });
 
-suite('describeParams: connect and join params with secrets filtered (PROTOCOL.md 5.8)', () => {
+suite('describeParams: connect and join params with secrets filtered, as Phoenix logs them', () => {
   it('shows keys containing password or token as [FILTERED], at any depth, without copying the params', () => {
     const params = { user: 'ann', password: 'p', auth: { apiToken: 't', list: [{ TOKEN: 1 }] } };
     assert.equal(

@@ -53,7 +53,7 @@ const DESCRIBE_CHARS = 200;
 const DESCRIBE_DEPTH = 8;
 /** Characters of a stack trace a log line shows. */
 const STACK_CHARS = 4000;
-/** Param keys shown as [FILTERED] (PROTOCOL.md 5.8). */
+/** Param keys shown as [FILTERED], as Phoenix's logger filters them. */
 const SECRET_KEY = /password|token/i;
 
 /**

@@ -219,7 +219,8 @@ export class ChannelServer implements Subscriber {
       this.misusedInJoin(MESSAGES.notJoined('socket.push'));
       return;
     }
-    // After the end (from @Terminate, or a timer) a push still goes out while the connection is open (PROTOCOL.md 5.3).
+    // After the end (from @Terminate, or a timer) a push still goes out while the connection is open:
+    // frames pushed from terminate follow the channel's phx_close, as in Phoenix.
     let frame: OutFrame;
     try {
       frame = this.connection.serializer.encodeMessage(this.joinRef, null, this.topic, event, payload);
@@ -401,8 +402,9 @@ export class ChannelServer implements Subscriber {
   /**
    * A duplicate join first lets the channel it replaces handle every frame
    * that arrived before it (its own join, then pushes and a leave queued
-   * behind it: frames are handled in arrival order, PROTOCOL.md 4.1, 5.10),
-   * then shuts it down, terminate included, before calling this `@Join` (4.4).
+   * behind it: a connection's frames are handled in arrival order, and
+   * frames queued behind a join go to the channel that join created), then
+   * shuts it down, terminate included, before calling this `@Join`.
    * A new channel's join task runs as soon as it is queued, so the handover
    * is queued on the previous channel at the arrival of the duplicate join.
    */

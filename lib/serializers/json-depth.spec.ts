@@ -64,7 +64,7 @@ describe('nestsDeeperThan', () => {
   });
 });
 
-describe('the serializers refuse a payload deeper than maxPayloadDepth as malformed (PROTOCOL.md 4.1)', () => {
+describe('the serializers refuse a payload deeper than maxPayloadDepth as malformed', () => {
   const v1 = new V1JsonSerializer();
   const v2 = new V2JsonSerializer();
   const v2Frame = (payload: string) => `["1","2","room:1","e",${payload}]`;
