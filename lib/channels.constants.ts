@@ -56,6 +56,12 @@ export const DEFAULTS = {
   shutdownTimeoutMs: 5_000,
   /** Unsent bytes per connection before it is closed as a slow consumer. */
   maxBufferedBytes: 16 * 1024 * 1024,
+  /** Largest client frame in bytes (ws's own default, 100 MiB, lets three frames take 300 MB). */
+  maxFrameSize: 1024 * 1024,
+  /** Nesting levels of arrays and objects a client payload may have. */
+  maxPayloadDepth: 64,
+  /** Tasks one channel's mailbox may hold (client frames, intercepted broadcasts, infos). */
+  maxQueuedMessages: 1000,
   logJoin: 'log',
   logHandleIn: 'debug',
 } as const;

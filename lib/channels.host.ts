@@ -11,6 +11,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
+import { describe } from './channels.messages.js';
 import { ChannelsConfigurationError } from './errors/errors.js';
 import { LocalPubSub } from './pubsub/local.pubsub.js';
 import type { PubSub } from './pubsub/pubsub.js';
@@ -97,7 +98,7 @@ export class ChannelsHost implements OnModuleInit, BeforeApplicationShutdown, On
     try {
       await this.pubsubProxy.delegate.close();
     } catch (error) {
-      this.logger.warn(`closing the PubSub failed: ${(error as Error)?.message ?? String(error)}`);
+      this.logger.warn(`closing the PubSub failed: ${describe(error)}`);
     }
   }
 }

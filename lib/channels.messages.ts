@@ -23,36 +23,188 @@ export const MESSAGES = {
     `${what}: the payload must be an object or binary (Buffer/Uint8Array), as PROTOCOL.md 2.3 requires; got ${describe(got)}`,
   handlerCutOff: (channel: string, topic: string, limitMs: number) =>
     `${channel} on ${topic}: the handler in flight did not finish within ${limitMs}ms (shutdownTimeout); terminate runs without waiting for it`,
-  joinCutOff: (channel: string, topic: string, limitMs: number) =>
-    `${channel} on ${topic}: the join did not finish within ${limitMs}ms (shutdownTimeout); a duplicate join replaces it`,
-  refAfterEnd: (topic: string) => `SocketRef.reply on ${topic} after the channel ended; dropped`,
   malformed: (peer: string, reason: string) => `malformed frame from ${peer}: ${reason}; closing with 1011`,
   slowConsumer: (peer: string, bytes: number, limit: number) =>
     `closing slow consumer ${peer}: ${bytes} bytes unsent exceed maxBufferedBytes ${limit}`,
+  queueFull: (peer: string, where: string, limit: number) =>
+    `closing ${peer} with 1008: ${where} has ${limit} messages waiting, the limit (maxQueuedMessages)`,
+  rejected: (action: string, topic: string, reason: string) => `${action} on ${topic} failed: ${reason}`,
+  unencodable: (channel: string, topic: string, what: string, reason: string) =>
+    `${channel} on ${topic}: ${what} cannot be encoded, so the channel crashes: ${reason}`,
+  writeAfterEnd: (what: string, topic: string) => `${what} on ${topic} after the channel ended; dropped`,
+  unencodableAfterEnd: (channel: string, topic: string, what: string, reason: string) =>
+    `${channel} on ${topic}: ${what} after the channel ended cannot be encoded; dropped: ${reason}`,
+  broadcastUnencodable: (event: string, topic: string, vsn: string, reason: string) =>
+    `cannot encode broadcast '${event}' on ${topic} for ${vsn} subscribers, who do not get it: ${reason}`,
+  previousCutOff: (channel: string, topic: string, limitMs: number) =>
+    `${channel} on ${topic}: the join and messages queued before a duplicate join did not finish within ${limitMs}ms (shutdownTimeout); the duplicate join replaces the channel now`,
 };
 
-/** A short, safe description of any value for a message. */
-export function describe(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (value instanceof Error) return `${value.name}: ${value.message}`;
-  if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
-  try {
-    const json = JSON.stringify(value);
-    if (json === undefined) return String(value);
-    return json.length > 200 ? `${json.slice(0, 200)}…` : json;
-  } catch {
-    // cycles or BigInt: the constructor name is enough to say what arrived
-    return `[${(value as object)?.constructor?.name ?? typeof value}]`;
-  }
+// ── Describing values for log lines and error messages ─────────────────────
+// Values described here are often the client's (join params, payloads): the
+// description is built by one iterative walk that stops when it has written
+// `maxChars` characters or gone `DESCRIBE_DEPTH` levels deep, so it never
+// serializes more than it prints, never recurses on the client's depth, and
+// never touches the bytes of a binary payload.
+
+/** Characters a description shows by default before it is cut with `…`. */
+const DESCRIBE_CHARS = 200;
+/** Levels of nested arrays and objects a description opens; deeper ones show as `[…]` / `{…}`. */
+const DESCRIBE_DEPTH = 8;
+/** Characters of a stack trace a log line shows. */
+const STACK_CHARS = 4000;
+/** Param keys shown as [FILTERED], as Phoenix's logger filters them. */
+const SECRET_KEY = /password|token/i;
+
+/**
+ * A short, safe description of any value for a message: JSON-like for data
+ * (`{"a":[1,"x"]}`), `Name: message` for an Error, `<binary 1.5 MiB>` for
+ * bytes, `[Circular]` for a cycle, cut with `…` after `maxChars` characters.
+ */
+export function describe(value: unknown, maxChars: number = DESCRIBE_CHARS): string {
+  return render(value, maxChars, false);
 }
 
-/** Shows keys containing `password` or `token` as [FILTERED] (PROTOCOL.md 5.8). */
-export function filterParams(params: unknown): unknown {
-  if (typeof params !== 'object' || params === null || params instanceof Uint8Array) return params;
-  if (Array.isArray(params)) return params.map(filterParams);
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) {
-    out[key] = /password|token/i.test(key) ? '[FILTERED]' : filterParams(value);
+/** `describe` for connect and join params: keys containing `password` or `token` show as [FILTERED]. */
+export function describeParams(params: unknown): string {
+  return render(params, DESCRIBE_CHARS, true);
+}
+
+/** An error's stack (or `describe` of a thrown non-Error) for an error log line, bounded. */
+export function stackOf(error: unknown): string {
+  if (!(error instanceof Error)) return describe(error);
+  const stack = typeof error.stack === 'string' ? error.stack : describe(error);
+  return stack.length > STACK_CHARS ? `${stack.slice(0, STACK_CHARS)}…` : stack;
+}
+
+/** One open array or object of the walk: its remaining entries. */
+interface Level {
+  readonly value: object;
+  /** Own enumerable keys of an object; null for an array. */
+  readonly keys: string[] | null;
+  readonly length: number;
+  index: number;
+}
+
+function render(root: unknown, maxChars: number, filter: boolean): string {
+  if (root === undefined) return 'undefined';
+  if (typeof root === 'function') return `function ${String(root.name).slice(0, maxChars) || '(anonymous)'}`;
+  if (typeof root === 'symbol') return String(root).slice(0, maxChars);
+  let out = '';
+  try {
+    const levels: Level[] = [];
+    let next: unknown = root;
+    let hasNext = true;
+    while (out.length <= maxChars) {
+      if (hasNext) {
+        hasNext = false;
+        const value = next;
+        if (typeof value !== 'object' || value === null || isLeafObject(value)) {
+          out += leaf(value, maxChars - out.length);
+        } else if (levels.length >= DESCRIBE_DEPTH) {
+          out += Array.isArray(value) ? '[…]' : '{…}';
+        } else if (levels.some((level) => level.value === value)) {
+          out += '"[Circular]"';
+        } else if (Array.isArray(value)) {
+          out += '[';
+          levels.push({ value, keys: null, length: value.length, index: 0 });
+        } else {
+          out += '{';
+          const keys = Object.keys(value);
+          levels.push({ value, keys, length: keys.length, index: 0 });
+        }
+        continue;
+      }
+      const level = levels[levels.length - 1];
+      if (level === undefined) break;
+      if (level.index === level.length) {
+        out += level.keys === null ? ']' : '}';
+        levels.pop();
+        continue;
+      }
+      const i = level.index++;
+      if (i > 0) out += ',';
+      if (level.keys === null) {
+        next = (level.value as unknown[])[i];
+        // As JSON shows them: a hole, undefined or a function in an array is null.
+        if (next === undefined || typeof next === 'function') next = null;
+        hasNext = true;
+        continue;
+      }
+      const key = level.keys[i]!;
+      out += `${quote(key, maxChars - out.length)}:`;
+      if (filter && SECRET_KEY.test(key)) {
+        out += '"[FILTERED]"';
+        continue;
+      }
+      next = (level.value as Record<string, unknown>)[key];
+      hasNext = true;
+    }
+  } catch {
+    // A getter or a Proxy threw while being read: the type is enough to say what arrived.
+    return `[${constructorName(root)}]`;
   }
-  return out;
+  return out.length > maxChars ? `${out.slice(0, maxChars)}…` : out;
+}
+
+/** Objects shown as one token rather than opened. */
+function isLeafObject(value: object): boolean {
+  return (
+    value instanceof Error ||
+    value instanceof Uint8Array ||
+    value instanceof ArrayBuffer ||
+    value instanceof Date ||
+    value instanceof Map ||
+    value instanceof Set
+  );
+}
+
+function leaf(value: unknown, room: number): string {
+  switch (typeof value) {
+    case 'string':
+      return quote(value, room);
+    case 'number':
+      return String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return 'null';
+  }
+  if (value === null) return 'null';
+  if (value instanceof Error) {
+    const message = typeof value.message === 'string' ? value.message : '';
+    const newline = message.indexOf('\n');
+    return `${String(value.name).slice(0, room)}: ${(newline === -1 ? message : message.slice(0, newline)).slice(0, room)}`;
+  }
+  if (value instanceof Uint8Array) return `<binary ${bytes(value.byteLength)}>`;
+  if (value instanceof ArrayBuffer) return `<binary ${bytes(value.byteLength)}>`;
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'null' : `"${value.toISOString()}"`;
+  if (value instanceof Map) return `Map(${value.size})`;
+  if (value instanceof Set) return `Set(${value.size})`;
+  return `[${constructorName(value)}]`;
+}
+
+/** A JSON string literal of at most `room` characters of `text` (escaping may add a few). */
+function quote(text: string, room: number): string {
+  return JSON.stringify(text.length > room ? text.slice(0, Math.max(0, room)) : text);
+}
+
+function bytes(count: number): string {
+  if (count < 1024) return `${count} B`;
+  if (count < 1024 * 1024) return `${(count / 1024).toFixed(1)} KiB`;
+  if (count < 1024 * 1024 * 1024) return `${(count / (1024 * 1024)).toFixed(1)} MiB`;
+  return `${(count / (1024 * 1024 * 1024)).toFixed(1)} GiB`;
+}
+
+function constructorName(value: unknown): string {
+  try {
+    return (value as object)?.constructor?.name || typeof value;
+  } catch {
+    // A Proxy whose get trap throws.
+    return typeof value;
+  }
 }

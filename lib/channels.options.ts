@@ -26,6 +26,13 @@ export function resolveOptions(options: ChannelsModuleOptions = {}): ResolvedCha
     }
     return value;
   };
+  const count = (name: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new ChannelsConfigurationError(`ChannelsModule option ${name} must be a positive integer; got ${String(value)}`);
+    }
+    return value;
+  };
   if (options.longpoll !== undefined && options.longpoll !== false) {
     throw new ChannelsConfigurationError(
       'ChannelsModule option longpoll: the long-poll transport is not available in this version; leave it unset or false',
@@ -53,7 +60,9 @@ export function resolveOptions(options: ChannelsModuleOptions = {}): ResolvedCha
     pubsub: options.pubsub ?? null,
     channels: options.channels ?? null,
     heartbeatTimeoutMs: positive('heartbeatTimeout', options.heartbeatTimeout, DEFAULTS.heartbeatTimeoutMs, true),
-    maxFrameSize: options.maxFrameSize === undefined ? null : positive('maxFrameSize', options.maxFrameSize, 0),
+    maxFrameSize: count('maxFrameSize', options.maxFrameSize, DEFAULTS.maxFrameSize),
+    maxPayloadDepth: count('maxPayloadDepth', options.maxPayloadDepth, DEFAULTS.maxPayloadDepth),
+    maxQueuedMessages: count('maxQueuedMessages', options.maxQueuedMessages, DEFAULTS.maxQueuedMessages),
     maxChannelsPerSocket: positive('maxChannelsPerSocket', options.maxChannelsPerSocket, DEFAULTS.maxChannelsPerSocket),
     checkOrigin,
     serializers,

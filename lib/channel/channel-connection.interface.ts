@@ -14,6 +14,8 @@ export interface ChannelConnection {
   readonly id: string | null;
   readonly pubsub: PubSub;
   readonly shutdownTimeoutMs: number;
+  /** Tasks one channel's mailbox may hold (`maxQueuedMessages`). */
+  readonly maxQueuedMessages: number;
   /** False once the transport is closing or closed: writes are dropped. */
   readonly isOpen: boolean;
   /** A human-readable peer for log lines. */
@@ -22,4 +24,6 @@ export interface ChannelConnection {
   writeShared(frame: SharedFrame): void;
   /** The channel ended: drop it from the table if it is still the one registered for its topic. */
   channelEnded(channel: ChannelServer): void;
+  /** A mailbox passed `maxQueuedMessages` (`where` names it): the connection closes with 1008. */
+  overflow(where: string): void;
 }

@@ -12,10 +12,11 @@
  * crashes this channel only.
  */
 import { Logger, type LogLevel } from '@nestjs/common';
-import { MESSAGES, describe, filterParams } from '../channels.messages.js';
+import { MESSAGES, describe, describeParams, stackOf } from '../channels.messages.js';
 import { REASON, WIRE } from '../channels.constants.js';
 import { ChannelError } from '../errors/channel.error.js';
 import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
+import { observe, settle } from '../errors/observe.js';
 import type { FastlaneCache } from '../pubsub/fastlane.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { ChannelDefinition } from '../registry/channel-definition.js';
@@ -38,6 +39,8 @@ const enum TaskKind {
   Leave,
   Out,
   Info,
+  /** Put behind the frames a duplicate join found queued here: wakes the new channel once they are handled. */
+  Handover,
 }
 
 interface Task {
@@ -81,6 +84,11 @@ function loggerFor(definition: ChannelDefinition): Logger {
   return logger;
 }
 
+/** Once this many handled slots lead a mailbox that never empties, they are dropped from the array. */
+const COMPACT_AFTER = 1024;
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
@@ -107,12 +115,15 @@ export class ChannelServer implements Subscriber {
   private running = false;
   private idleWaiters: Array<() => void> | null = null;
   private terminated: Promise<void> | null = null;
+  private readonly maxQueued: number;
   /** The channel a duplicate join replaces, until its phx_close is written. */
   private previous: ChannelServer | null = null;
   /** True once the join reply went out ok: only such a channel gets a phx_close when a duplicate join replaces it. */
   private everJoined = false;
-  /** Wakes whoever waits for this channel's join to be answered (a duplicate join of the same topic). */
-  private joinWaiters: Array<() => void> | null = null;
+  /** True once a duplicate join shut this channel down (rather than it ending by itself): it owes the client a phx_close. */
+  private replaced = false;
+  /** A push made while joining (the channel is not joined yet): the join fails with it once `@Join` returns. */
+  private joinMisuse: Error | null = null;
   private readonly resume = (): void => this.runQueue();
 
   constructor(
@@ -124,6 +135,7 @@ export class ChannelServer implements Subscriber {
     joinMessageRef: Ref,
   ) {
     this.joinRef = storedJoinRef ?? joinMessageRef;
+    this.maxQueued = connection.maxQueuedMessages;
     this.quiet = topic.startsWith('phoenix');
     this.logger = loggerFor(definition);
     this.socket = new ChannelSocket(this, connection.assigns);
@@ -178,14 +190,9 @@ export class ChannelServer implements Subscriber {
   }
 
   private fastlane(fastlane: FastlaneCache): void {
-    let frame;
-    try {
-      frame = fastlane.frameFor(this.connection.serializer);
-    } catch (error) {
-      this.logger.error(`cannot encode broadcast '${fastlane.broadcast.event}' on ${this.topic}: ${describe(error)}`);
-      return;
-    }
-    this.connection.writeShared(frame);
+    // null: this connection's serializer cannot encode the broadcast (logged once by the cache).
+    const frame = fastlane.frameFor(this.connection.serializer);
+    if (frame !== null) this.connection.writeShared(frame);
   }
 
   /**
@@ -202,24 +209,44 @@ export class ChannelServer implements Subscriber {
   }
 
   // ── Verbs of ChannelSocket ───────────────────────────────────────────────
+  // They may be called from any code, a timer included: none throws. A
+  // payload the serializer refuses crashes this channel (phx_error,
+  // @Terminate, an error log), as a throw in a handler would; a returned
+  // promise is observed, so a rejection nobody awaits is only logged.
 
   push(event: string, payload: unknown): void {
     if (this.state === State.Joining) {
-      throw new ChannelsError(ERROR_CODE.notJoined, MESSAGES.notJoined('socket.push'));
+      this.misusedInJoin(MESSAGES.notJoined('socket.push'));
+      return;
     }
-    this.connection.write(this.connection.serializer.encodeMessage(this.joinRef, null, this.topic, event, payload));
+    // After the end (from @Terminate, or a timer) a push still goes out while the connection is open:
+    // frames pushed from terminate follow the channel's phx_close, as in Phoenix.
+    let frame: OutFrame;
+    try {
+      frame = this.connection.serializer.encodeMessage(this.joinRef, null, this.topic, event, payload);
+    } catch (error) {
+      this.writeFailed(`socket.push('${event}')`, error);
+      return;
+    }
+    this.connection.write(frame);
   }
 
   broadcast(event: string, payload: unknown, excludeSelf: boolean): Promise<void> {
+    let sent: Promise<void>;
     if (this.state === State.Joining) {
-      return Promise.reject(new ChannelsError(ERROR_CODE.notJoined, MESSAGES.notJoined('socket.broadcast')));
-    }
-    if (!isBroadcastPayload(payload)) {
-      return Promise.reject(
+      sent = Promise.reject(new ChannelsError(ERROR_CODE.notJoined, MESSAGES.notJoined('socket.broadcast')));
+    } else if (!isBroadcastPayload(payload)) {
+      sent = Promise.reject(
         new ChannelsError(ERROR_CODE.serialization, MESSAGES.badPushPayload(`${this.definition.name} broadcast('${event}')`, payload)),
       );
+    } else {
+      try {
+        sent = this.connection.pubsub.broadcast(this.topic, event, payload, excludeSelf ? this : null);
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
     }
-    return this.connection.pubsub.broadcast(this.topic, event, payload, excludeSelf ? this : null);
+    return observe(sent, this.logger, `${this.definition.name} broadcast`, this.topic);
   }
 
   ref(): SocketRef {
@@ -231,10 +258,17 @@ export class ChannelServer implements Subscriber {
 
   replyLater(ref: Ref, status: string, response: unknown): void {
     if (this.state === State.Closed || !this.connection.isOpen) {
-      this.logger.debug(MESSAGES.refAfterEnd(this.topic));
+      this.logger.debug(MESSAGES.writeAfterEnd('SocketRef.reply', this.topic));
       return;
     }
-    this.writeReply(ref, status, response);
+    let frame: OutFrame;
+    try {
+      frame = this.connection.serializer.encodeReply(this.joinRef, ref, this.topic, status, response);
+    } catch (error) {
+      this.writeFailed(`SocketRef.reply('${status}')`, error);
+      return;
+    }
+    this.connection.write(frame);
   }
 
   sendInfo(message: unknown): void {
@@ -242,38 +276,54 @@ export class ChannelServer implements Subscriber {
     this.schedule({ kind: TaskKind.Info, event: '', payload: message, ref: null });
   }
 
-  async subscribeExternal(topic: string): Promise<void> {
-    if (this.state === State.Closed || topic === this.topic) return;
+  subscribeExternal(topic: string): Promise<void> {
+    if (this.state === State.Closed || topic === this.topic) return RESOLVED;
     const external = (this.external ??= new Set());
-    if (external.has(topic)) return;
+    if (external.has(topic)) return RESOLVED;
     external.add(topic);
-    await this.connection.pubsub.subscribe(topic, this);
+    return observe(settle(() => this.connection.pubsub.subscribe(topic, this)), this.logger, `${this.definition.name} socket.subscribe`, topic);
   }
 
-  async unsubscribeExternal(topic: string): Promise<void> {
-    if (this.external === null || !this.external.delete(topic)) return;
-    await this.connection.pubsub.unsubscribe(topic, this);
+  unsubscribeExternal(topic: string): Promise<void> {
+    if (this.external === null || !this.external.delete(topic)) return RESOLVED;
+    return observe(settle(() => this.connection.pubsub.unsubscribe(topic, this)), this.logger, `${this.definition.name} socket.unsubscribe`, topic);
   }
 
   // ── The mailbox ──────────────────────────────────────────────────────────
 
   private schedule(task: Task): void {
+    if (this.queue.length - this.head >= this.maxQueued) {
+      // The client outpaces this channel, or a handler never finishes: the connection is closed
+      // (1008) rather than memory grown without bound.
+      this.connection.overflow(`${this.definition.name} on ${this.topic}`);
+      return;
+    }
     this.queue.push(task);
     if (!this.running) this.runQueue();
   }
 
-  /** Runs tasks until the queue is empty or one is async; an async one resumes the loop when it settles. */
+  /**
+   * Runs tasks until the queue is empty or one is async; an async one resumes the loop when it settles.
+   * Whatever a task throws, the loop goes on: no failure can leave the mailbox marked running.
+   */
   private runQueue(): void {
     this.running = true;
     while (this.head < this.queue.length) {
-      if (this.state === State.Closed && this.queue[this.head]!.kind !== TaskKind.Join) {
+      const task = this.queue[this.head]!;
+      if (this.state === State.Closed && task.kind !== TaskKind.Join) {
         this.dropQueued();
         break;
       }
-      const task = this.queue[this.head]!;
       this.queue[this.head++] = undefined;
-      const pending = this.process(task);
+      let pending: PromiseLike<unknown> | undefined;
+      try {
+        pending = this.process(task);
+      } catch (error) {
+        this.taskFailed(task, error);
+        continue;
+      }
       if (pending !== undefined) {
+        this.compact();
         pending.then(this.resume, this.resume);
         return;
       }
@@ -301,9 +351,32 @@ export class ChannelServer implements Subscriber {
     );
   }
 
+  /** Empties the mailbox; a duplicate join waiting behind what is dropped is woken. */
   private dropQueued(): void {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const task = this.queue[i];
+      if (task !== undefined && task.kind === TaskKind.Handover) (task.payload as () => void)();
+    }
     this.queue.length = 0;
     this.head = 0;
+  }
+
+  /** Drops handled slots from the front once they are most of the array, so a mailbox that is never empty does not grow. */
+  private compact(): void {
+    if (this.head >= COMPACT_AFTER && this.head * 2 >= this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * A task threw past the handler's own guards: a bug of ours, or a failure
+   * after the join reply was written. Before the join reply it is a crashed
+   * join; after it, a crashed channel.
+   */
+  private taskFailed(task: Task, error: unknown): void {
+    if (task.kind === TaskKind.Join && this.state === State.Joining) this.joinFailed(task, error);
+    else this.crash(error, this.definition.name, task.event, true);
   }
 
   private process(task: Task): PromiseLike<unknown> | undefined {
@@ -318,45 +391,52 @@ export class ChannelServer implements Subscriber {
         return this.runOut(task);
       case TaskKind.Info:
         return this.runInfo(task);
+      case TaskKind.Handover:
+        (task.payload as () => void)();
+        return undefined;
     }
   }
 
   // ── Join (PROTOCOL.md 4.3, 5.1) ──────────────────────────────────────────
 
   /**
-   * A duplicate join first lets the channel it replaces finish its own join
-   * (a frame for a joining topic waits for the join reply, PROTOCOL.md 4.1),
-   * then shuts it down, terminate included, before calling this `@Join` (4.4).
+   * A duplicate join first lets the channel it replaces handle every frame
+   * that arrived before it (its own join, then pushes and a leave queued
+   * behind it: a connection's frames are handled in arrival order, and
+   * frames queued behind a join go to the channel that join created), then
+   * shuts it down, terminate included, before calling this `@Join`.
+   * A new channel's join task runs as soon as it is queued, so the handover
+   * is queued on the previous channel at the arrival of the duplicate join.
    */
   private runJoin(task: Task): PromiseLike<unknown> | undefined {
     const previous = this.previous;
-    if (previous !== null) {
-      // One shutdownTimeout for the earlier join and the handler in flight together; terminate has its own.
-      const limitMs = this.connection.shutdownTimeoutMs;
-      const startedAt = performance.now();
-      return previous
-        .whenJoinAnswered(limitMs)
-        .then(() => previous.shutdown({ shutdown: 'duplicate_join' }, Math.max(0, limitMs - (performance.now() - startedAt))))
-        .then(() => this.callJoin(task));
-    }
-    return this.callJoin(task);
-  }
-
-  /** Resolves once the join has been answered (ok, refused, crashed) or the channel closed; at most `limitMs`. */
-  private whenJoinAnswered(limitMs: number): Promise<void> {
-    if (this.state !== State.Joining) return Promise.resolve();
+    if (previous === null) return this.callJoin(task);
+    // One shutdownTimeout for the frames queued before and the handler in flight together; terminate has its own.
+    const limitMs = this.connection.shutdownTimeoutMs;
+    const startedAt = performance.now();
     return wakeOrTimeout(
-      (wake) => (this.joinWaiters ??= []).push(wake),
+      (wake) => previous.handOver(wake),
       limitMs,
-      () => this.logger.warn(MESSAGES.joinCutOff(this.definition.name, this.topic, limitMs)),
-    );
+      () => this.logger.warn(MESSAGES.previousCutOff(this.definition.name, this.topic, limitMs)),
+    )
+      .then(() => previous.replace(Math.max(0, limitMs - (performance.now() - startedAt))))
+      .then(() => this.callJoin(task));
   }
 
-  private joinAnswered(): void {
-    const waiters = this.joinWaiters;
-    if (waiters === null) return;
-    this.joinWaiters = null;
-    for (const wake of waiters) wake();
+  /** Calls `wake` once every task queued here so far has run, or been dropped because the channel ended. */
+  private handOver(wake: () => void): void {
+    if (this.state === State.Closed || !this.running) {
+      wake();
+      return;
+    }
+    // Not counted against maxQueuedMessages: it is ours, and there is at most one per duplicate join.
+    this.queue.push({ kind: TaskKind.Handover, event: '', payload: wake, ref: null });
+  }
+
+  /** Shut down by a duplicate join. A channel that already ended by itself (left, stopped, crashed) is not closed twice. */
+  private replace(waitLimitMs: number): Promise<void> {
+    if (this.state !== State.Closed) this.replaced = true;
+    return this.shutdown({ shutdown: 'duplicate_join' }, waitLimitMs);
   }
 
   private callJoin(task: Task): PromiseLike<unknown> | undefined {
@@ -383,6 +463,8 @@ export class ChannelServer implements Subscriber {
   }
 
   private joinReturned(task: Task, result: unknown, startedAt: number): PromiseLike<unknown> | undefined {
+    // @Join called socket.push (directly or from a timer) before the join reply: that is a crashed join.
+    if (this.joinMisuse !== null) return this.joinFailed(task, this.joinMisuse);
     let response: unknown;
     if (result === undefined) response = {};
     else if (result instanceof Reply) {
@@ -432,7 +514,6 @@ export class ChannelServer implements Subscriber {
     }
     this.state = State.Joined;
     this.everJoined = true;
-    this.joinAnswered();
     this.writePreviousClose();
     this.logJoin('joined', task.payload, startedAt);
     const early = this.preJoin;
@@ -485,8 +566,9 @@ export class ChannelServer implements Subscriber {
     const previous = this.previous;
     if (previous === null) return;
     this.previous = null;
-    // A join that was refused (or never answered) left nothing on the client to close.
-    if (!previous.everJoined) return;
+    // A join that was refused (or never answered) left nothing on the client to close; a channel
+    // that ended by itself (a leave, a stop, a crash) has already told the client.
+    if (!previous.everJoined || !previous.replaced) return;
     const jr = previous.storedJoinRef;
     this.writeSafely(() => this.connection.serializer.encodeMessage(jr, jr, this.topic, WIRE.close, {}));
   }
@@ -496,7 +578,7 @@ export class ChannelServer implements Subscriber {
     if (level === false || this.quiet || !Logger.isLevelEnabled(level)) return;
     const ms = (performance.now() - startedAt).toFixed(2);
     this.logger[level](
-      `${outcome === 'joined' ? 'JOINED' : 'REFUSED JOIN'} ${this.topic} in ${ms}ms, params: ${describe(filterParams(payload))}`,
+      `${outcome === 'joined' ? 'JOINED' : 'REFUSED JOIN'} ${this.topic} in ${ms}ms, params: ${describeParams(payload)}`,
     );
   }
 
@@ -537,6 +619,8 @@ export class ChannelServer implements Subscriber {
         `HANDLED ${task.event} INCOMING ON ${this.topic} (${this.definition.name}.${method}) in ${(performance.now() - startedAt).toFixed(2)}ms`,
       );
     }
+    // The channel ended while the handler ran (e.g. a push it made could not be encoded): nothing follows its end frame.
+    if (this.state === State.Closed) return;
     try {
       if (result === undefined || result instanceof NoReply) return;
       if (result instanceof Reply) {
@@ -558,6 +642,8 @@ export class ChannelServer implements Subscriber {
   private inThrew(task: Task, method: string, error: unknown): void {
     this.currentRef = null;
     if (error instanceof ChannelError) {
+      // Once the channel has ended (a refused write crashed it meanwhile), nothing follows its end frame.
+      if (this.state === State.Closed) return;
       this.writeSafely(() =>
         this.connection.serializer.encodeReply(this.joinRef, task.ref, this.topic, 'error', error.payload),
       );
@@ -647,6 +733,36 @@ export class ChannelServer implements Subscriber {
   private end(reason: unknown, frame: EndFrame): PromiseLike<unknown> | undefined {
     if (this.state === State.Closed) return undefined;
     this.close();
+    this.writeEndFrame(frame);
+    this.terminated = this.runTerminate(reason);
+    return this.terminated;
+  }
+
+  /**
+   * A write from user code that the serializer refused (`push`, `SocketRef.reply`, possibly from a
+   * timer): the channel crashes as a throw in a handler would, and nothing is thrown to the caller.
+   * When a handler is running, `@Terminate` waits for it to finish.
+   */
+  private writeFailed(what: string, error: unknown): void {
+    if (this.state === State.Closed) {
+      // Nothing left to crash (a push from @Terminate, or a timer after the end): the error is all there is to say.
+      this.logger.error(MESSAGES.unencodableAfterEnd(this.definition.name, this.topic, what, stackOf(error)));
+      return;
+    }
+    this.logger.error(MESSAGES.unencodable(this.definition.name, this.topic, what, stackOf(error)));
+    this.close();
+    this.writeEndFrame(EndFrame.Error);
+    this.terminated = this.running
+      ? this.whenIdle(this.connection.shutdownTimeoutMs).then(() => this.runTerminate(error))
+      : this.runTerminate(error);
+  }
+
+  /** A push inside `@Join`, or from a timer it set, before the join reply: the join fails with it when `@Join` returns. */
+  private misusedInJoin(message: string): void {
+    this.joinMisuse ??= new ChannelsError(ERROR_CODE.notJoined, message);
+  }
+
+  private writeEndFrame(frame: EndFrame): void {
     const jr = this.storedJoinRef;
     if (frame === EndFrame.Close) {
       this.writeSafely(() => this.connection.serializer.encodeMessage(jr, jr, this.topic, WIRE.close, {}));
@@ -655,8 +771,6 @@ export class ChannelServer implements Subscriber {
         this.connection.serializer.encodeMessage(jr, jr, this.topic, WIRE.error, { reason: REASON.channelCrash }),
       );
     }
-    this.terminated = this.runTerminate(reason);
-    return this.terminated;
   }
 
   /** Leaves the table and the PubSub; idempotent. */
@@ -664,7 +778,6 @@ export class ChannelServer implements Subscriber {
     if (this.state === State.Closed) return;
     this.state = State.Closed;
     this.preJoin = null;
-    this.joinAnswered();
     this.connection.channelEnded(this);
     this.unsubscribeAll();
   }
@@ -738,10 +851,6 @@ export class ChannelServer implements Subscriber {
       this.logger.error(`cannot encode a frame for ${this.topic}: ${describe(error)}`);
     }
   }
-}
-
-function stackOf(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : describe(error);
 }
 
 /** Resolves when the registered `wake` is called, or after `limitMs` (then `onTimeout` runs first). */

@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ChannelsHost } from '../channels.host.js';
 import { MESSAGES, describe } from '../channels.messages.js';
 import { WIRE } from '../channels.constants.js';
-import { ChannelsError, ERROR_CODE, PubSubUnavailableError } from '../errors/errors.js';
+import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
+import { observe, settle } from '../errors/observe.js';
 import type { FastlaneCache } from '../pubsub/fastlane.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import { isBroadcastPayload, type Broadcast } from '../serializers/message.js';
@@ -45,12 +46,16 @@ export class ChannelsEndpoint {
   }
 
   /** Calls `listener` with each broadcast on `topic`; resolves to an unsubscribe function. */
-  async subscribe(topic: string, listener: (broadcast: Broadcast) => void): Promise<() => Promise<void>> {
+  subscribe(topic: string, listener: (broadcast: Broadcast) => void): Promise<() => Promise<void>> {
     const subscriber = new ListenerSubscriber(listener, this.logger);
-    await this.host.pubsub.subscribe(topic, subscriber);
-    return async () => {
-      await this.host.pubsub.unsubscribe(topic, subscriber);
-    };
+    const unsubscribe = (): Promise<void> =>
+      observe(settle(() => this.host.pubsub.unsubscribe(topic, subscriber)), this.logger, 'ChannelsEndpoint unsubscribe', topic);
+    return observe(
+      settle(() => this.host.pubsub.subscribe(topic, subscriber)).then(() => unsubscribe),
+      this.logger,
+      'ChannelsEndpoint subscribe',
+      topic,
+    );
   }
 
   /** Closes every connection whose socket id is `socketId`, on every node the PubSub reaches (P-54). */
@@ -58,26 +63,13 @@ export class ChannelsEndpoint {
     return this.guard(socketId, WIRE.disconnect, {}, () => this.host.pubsub.broadcast(socketId, WIRE.disconnect, {}));
   }
 
+  /** Every promise handed out is observed: a rejection nobody awaits is logged, never fatal to the process. */
   private guard(topic: string, event: string, payload: unknown, publish: () => Promise<void>): Promise<void> {
-    if (!isBroadcastPayload(payload)) {
-      return Promise.reject(
-        new ChannelsError(ERROR_CODE.serialization, MESSAGES.badPushPayload(`ChannelsEndpoint broadcast('${event}')`, payload)),
-      );
-    }
-    let published: Promise<void>;
-    try {
-      published = publish();
-    } catch (error) {
-      published = Promise.reject(error);
-    }
-    // A rejection nobody awaits must not take the process down: this handler marks it handled,
-    // while a caller that awaits still sees it. An outage is logged once by the PubSub itself,
-    // so its per-broadcast failures stay at debug.
-    published.catch((error: unknown) => {
-      const line = `broadcast '${event}' on ${topic} failed: ${describe(error)}`;
-      if (error instanceof PubSubUnavailableError) this.logger.debug(line);
-      else this.logger.warn(line);
-    });
-    return published;
+    const published = isBroadcastPayload(payload)
+      ? settle(publish)
+      : Promise.reject(
+          new ChannelsError(ERROR_CODE.serialization, MESSAGES.badPushPayload(`ChannelsEndpoint broadcast('${event}')`, payload)),
+        );
+    return observe(published, this.logger, `ChannelsEndpoint broadcast '${event}'`, topic);
   }
 }

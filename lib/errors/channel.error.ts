@@ -1,3 +1,5 @@
+import { describe } from '../channels.messages.js';
+
 /**
  * Thrown from `@Join` it refuses the join with `payload` as the error reply;
  * thrown from `@HandleIn` it becomes an `error` reply carrying `payload`.
@@ -14,15 +16,7 @@ export class ChannelError extends Error {
     readonly payload: unknown = {},
     options?: { cause?: unknown; message?: string },
   ) {
-    super(options?.message ?? `channel error: ${safeJson(payload)}`, { cause: options?.cause });
+    super(options?.message ?? `channel error: ${describe(payload)}`, { cause: options?.cause });
   }
 }
 
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value)?.slice(0, 200) ?? String(value);
-  } catch {
-    // a payload that cannot be stringified still makes a usable message
-    return String(value);
-  }
-}

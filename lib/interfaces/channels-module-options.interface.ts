@@ -22,8 +22,32 @@ export interface ChannelsModuleOptions {
   channels?: Type<object>[];
   /** Milliseconds the server waits for any client frame before closing with 1002. @default 60000 */
   heartbeatTimeout?: number;
-  /** Largest client frame in bytes; larger closes with 1009. @default unlimited (ws's 100 MiB) */
+  /**
+   * Largest client frame in bytes; a larger one closes its connection with
+   * 1009. It bounds what one frame can make the server hold (ws buffers a
+   * whole message before handing it over). Raise it for large binary pushes.
+   * @default 1048576 (1 MiB)
+   */
   maxFrameSize?: number;
+  /**
+   * Deepest nesting of arrays and objects in a client payload (`{}` is one
+   * level, `{"a":[]}` two). A deeper frame is malformed: no reply, the
+   * connection closes with 1011. It is checked before the frame is parsed,
+   * and keeps every later recursive walk of the payload (`JSON.stringify`
+   * when a handler pushes or broadcasts it, your own code) far from the
+   * stack limit, which `JSON.stringify` hits at a few thousand levels.
+   * @default 64
+   */
+  maxPayloadDepth?: number;
+  /**
+   * Messages one channel may have waiting in its mailbox (client frames for
+   * its topic, intercepted broadcasts, `socket.send` infos) while a handler
+   * runs. One more closes the connection with 1008 and one warning: a client
+   * that outpaces its channel, or a handler that never finishes, cannot grow
+   * memory without bound.
+   * @default 1000
+   */
+  maxQueuedMessages?: number;
   /** Channels one connection may join. @default 100 */
   maxChannelsPerSocket?: number;
   /** Origin check for the upgrade. @default true */
@@ -62,7 +86,9 @@ export interface ResolvedChannelsOptions {
   readonly pubsub: PubSub | null;
   readonly channels: Type<object>[] | null;
   readonly heartbeatTimeoutMs: number;
-  readonly maxFrameSize: number | null;
+  readonly maxFrameSize: number;
+  readonly maxPayloadDepth: number;
+  readonly maxQueuedMessages: number;
   readonly maxChannelsPerSocket: number;
   readonly checkOrigin: CheckOrigin;
   readonly serializers: readonly Serializer[];

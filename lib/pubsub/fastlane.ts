@@ -1,3 +1,5 @@
+import { Logger } from '@nestjs/common';
+import { MESSAGES, describe } from '../channels.messages.js';
 import type { Broadcast } from '../serializers/message.js';
 import type { OutFrame, Serializer } from '../serializers/serializer.interface.js';
 
@@ -12,24 +14,38 @@ export interface SharedFrame {
   wire: unknown;
 }
 
+/** A serializer's slot once encoding this broadcast has failed: not tried again. */
+const UNENCODABLE = Symbol('unencodable');
+
+const logger = new Logger('PubSub');
+
 /**
  * The fastlane of PROTOCOL.md 5.5: a broadcast is encoded at most once per
  * serializer, lazily, on the first subscriber that needs it. One cache is
  * made per dispatched broadcast.
  */
 export class FastlaneCache {
-  private readonly frames: Array<SharedFrame | undefined> = [];
+  private readonly frames: Array<SharedFrame | typeof UNENCODABLE | undefined> = [];
 
   constructor(readonly broadcast: Broadcast) {}
 
-  /** The encoded frame for this serializer; throws `SerializationError` as the serializer does. */
-  frameFor(serializer: Serializer): SharedFrame {
-    let frame = this.frames[serializer.id];
-    if (frame === undefined) {
-      const { topic, event, payload } = this.broadcast;
-      frame = { data: serializer.encodeBroadcast(topic, event, payload), wire: undefined };
-      this.frames[serializer.id] = frame;
+  /**
+   * The encoded frame for this serializer, or null when the serializer
+   * refuses the broadcast: that is logged once, on the first subscriber,
+   * and every other subscriber on the same serializer is skipped at once.
+   */
+  frameFor(serializer: Serializer): SharedFrame | null {
+    const frame = this.frames[serializer.id];
+    if (frame !== undefined) return frame === UNENCODABLE ? null : frame;
+    const { topic, event, payload } = this.broadcast;
+    try {
+      const encoded: SharedFrame = { data: serializer.encodeBroadcast(topic, event, payload), wire: undefined };
+      this.frames[serializer.id] = encoded;
+      return encoded;
+    } catch (error) {
+      this.frames[serializer.id] = UNENCODABLE;
+      logger.error(MESSAGES.broadcastUnencodable(event, topic, serializer.vsn, describe(error)));
+      return null;
     }
-    return frame;
   }
 }

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { stackOf } from '../channels.messages.js';
 import type { Broadcast } from '../serializers/message.js';
 import { FastlaneCache } from './fastlane.js';
 import type { Subscriber } from './subscriber.interface.js';
@@ -63,7 +64,7 @@ export class LocalSubscriptions {
       } catch (error) {
         // `deliver` is not supposed to throw; if one does, the others must still get the broadcast.
         this.logger.error(
-          `a subscriber of ${broadcast.topic} threw on ${broadcast.event}: ${(error as Error)?.stack ?? String(error)}`,
+          `a subscriber of ${broadcast.topic} threw on ${broadcast.event}: ${stackOf(error)}`,
         );
       }
     }

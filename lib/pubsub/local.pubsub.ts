@@ -3,6 +3,9 @@ import { LocalSubscriptions } from './local-subscriptions.js';
 import { PubSub } from './pubsub.js';
 import type { Subscriber } from './subscriber.interface.js';
 
+/** One settled promise for every broadcast: nothing to wait for on one node. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /**
  * The in-memory PubSub: one node, no network. The default.
  *
@@ -32,6 +35,6 @@ export class LocalPubSub extends PubSub {
 
   localBroadcast(topic: string, event: string, payload: unknown, from: Subscriber | null = null): Promise<void> {
     this.subscriptions.dispatch({ topic, event, payload }, from);
-    return Promise.resolve();
+    return RESOLVED;
   }
 }

@@ -1,6 +1,10 @@
+import { Logger } from '@nestjs/common';
 import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
+import { observe, settle } from '../errors/observe.js';
 import { PubSub } from './pubsub.js';
 import type { Subscriber } from './subscriber.interface.js';
+
+const logger = new Logger('PubSub');
 
 /**
  * What `@Inject(PubSub)` resolves to: the app's one PubSub, chosen at module
@@ -27,19 +31,22 @@ export class PubSubProxy extends PubSub {
     return this.delegate.node;
   }
 
+  // Whatever PubSub is behind it, the promises handed to the app are observed: a rejection nobody
+  // awaits is logged, never an unhandled rejection.
+
   subscribe(topic: string, subscriber: Subscriber): void | Promise<void> {
-    return this.delegate.subscribe(topic, subscriber);
+    return observe(settle(() => this.delegate.subscribe(topic, subscriber)), logger, 'PubSub subscribe', topic);
   }
 
   unsubscribe(topic: string, subscriber: Subscriber): void | Promise<void> {
-    return this.delegate.unsubscribe(topic, subscriber);
+    return observe(settle(() => this.delegate.unsubscribe(topic, subscriber)), logger, 'PubSub unsubscribe', topic);
   }
 
   broadcast(topic: string, event: string, payload: unknown, from?: Subscriber | null): Promise<void> {
-    return this.delegate.broadcast(topic, event, payload, from);
+    return observe(settle(() => this.delegate.broadcast(topic, event, payload, from)), logger, 'PubSub broadcast', topic);
   }
 
   localBroadcast(topic: string, event: string, payload: unknown, from?: Subscriber | null): Promise<void> {
-    return this.delegate.localBroadcast(topic, event, payload, from);
+    return observe(settle(() => this.delegate.localBroadcast(topic, event, payload, from)), logger, 'PubSub broadcast', topic);
   }
 }

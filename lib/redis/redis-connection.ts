@@ -30,6 +30,7 @@ export const REDIS_DEFAULTS = {
   failOnConnectTimeout: false,
   maxReconnectDelayMs: 2000,
   awaitPublish: false,
+  commandTimeoutMs: 2000,
 };
 
 /**
@@ -45,6 +46,17 @@ export const OWN_CONNECTION_OPTIONS = {
   autoResendUnfulfilledCommands: false,
   autoResubscribe: false,
 } as const;
+
+/**
+ * A hung Redis (a stopped process, a dead link that TCP has not noticed) answers nothing but keeps
+ * the connection open. ioredis's `socketTimeout` drops a connection that receives nothing for this
+ * long while a command waits: the waiting commands fail and the connection is re-established like
+ * a lost one (the outage is logged once; joins stop waiting on it). Unlike `commandTimeout`, it
+ * needs no timer per command, so a burst of PUBLISHes costs nothing more.
+ */
+export function hangTimeouts(commandTimeoutMs: number): { socketTimeout: number } {
+  return { socketTimeout: commandTimeoutMs };
+}
 
 /** How long `close()` waits for QUIT before dropping the socket. */
 const QUIT_TIMEOUT_MS = 1000;
@@ -74,6 +86,10 @@ export function validate(options: RedisPubSubOptions): void {
       throw new ChannelsConfigurationError(REDIS_MESSAGES.badOption(key, 'a number of ms >= 0', value));
     }
   }
+  const commandTimeoutMs = options.commandTimeoutMs;
+  if (commandTimeoutMs !== undefined && !(Number.isFinite(commandTimeoutMs) && commandTimeoutMs > 0)) {
+    throw new ChannelsConfigurationError(REDIS_MESSAGES.badOption('commandTimeoutMs', 'a number of ms > 0', commandTimeoutMs));
+  }
   if (options.keyPrefix !== undefined && typeof options.keyPrefix !== 'string') {
     throw new ChannelsConfigurationError(REDIS_MESSAGES.badOption('keyPrefix', 'a string', options.keyPrefix));
   }
@@ -99,11 +115,16 @@ export function describeWhere(options: RedisPubSubOptions): string {
 }
 
 /** The subscriber connection for a given client: its options, plus ours for subscribing. */
-export function duplicate(client: Connection): Connection {
+export function duplicate(client: Connection, commandTimeoutMs: number): Connection {
   if (client.isCluster) {
-    return (client as unknown as Cluster).duplicate([], { lazyConnect: true, enableOfflineQueue: false }) as unknown as Connection;
+    const cluster = client as unknown as Cluster;
+    return cluster.duplicate([], {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      redisOptions: { ...cluster.options.redisOptions, ...hangTimeouts(commandTimeoutMs) },
+    }) as unknown as Connection;
   }
-  return (client as unknown as Redis).duplicate(OWN_CONNECTION_OPTIONS) as unknown as Connection;
+  return (client as unknown as Redis).duplicate({ ...OWN_CONNECTION_OPTIONS, ...hangTimeouts(commandTimeoutMs) }) as unknown as Connection;
 }
 
 /** QUIT, bounded by QUIT_TIMEOUT_MS, then disconnect (which also cancels a pending reconnection). */
@@ -125,10 +146,4 @@ export async function quit(connection: Connection): Promise<void> {
 /** True for an error Redis answered with (it refused the command), as opposed to a lost connection. */
 export function isReplyError(error: unknown): boolean {
   return (error as Error)?.name === 'ReplyError';
-}
-
-/** An error's message for a log line. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message || error.name;
-  return String(error);
 }

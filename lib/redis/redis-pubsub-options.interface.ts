@@ -104,13 +104,26 @@ export interface RedisPubSubOptions {
    */
   awaitPublish?: boolean;
   /**
+   * How long, in ms, a connection may wait for Redis to answer before it
+   * is taken for hung: when nothing at all has arrived for this long while
+   * a command waits, the connection is dropped and re-established, the
+   * outage logged once, and the waiting commands fail (a join waiting for
+   * its SUBSCRIBE goes on without it, as during an outage). A hung Redis (a paused process, a dead link) thus
+   * holds a new connection's frames and joins for at most this long, and
+   * heartbeats are answered meanwhile. Applies to the connections
+   * RedisPubSub creates and to the subscriber duplicate of a given `client`
+   * (the given client itself keeps its own options).
+   * @default 2000
+   */
+  commandTimeoutMs?: number;
+  /**
    * Extra ioredis options for the connections RedisPubSub creates (e.g.
    * `sentinels`, `connectionName`, `connectTimeout`). The ones that make
-   * broadcasts fail fast, never replay a PUBLISH, and let RedisPubSub
-   * re-subscribe and back off itself (`enableOfflineQueue`,
+   * broadcasts fail fast, never replay a PUBLISH, detect a hung Redis, and
+   * let RedisPubSub re-subscribe and back off itself (`enableOfflineQueue`,
    * `maxRetriesPerRequest`, `autoResendUnfulfilledCommands`,
-   * `autoResubscribe`, `lazyConnect`, `retryStrategy`) are ours and override
-   * these.
+   * `autoResubscribe`, `lazyConnect`, `socketTimeout`, `retryStrategy`) are
+   * ours and override these.
    */
   redisOptions?: RedisOptions;
 }

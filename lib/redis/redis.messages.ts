@@ -1,10 +1,11 @@
 /** Words of RedisPubSub's errors and log lines, in one place so tests and logs read the same. */
+import { describe } from '../channels.messages.js';
 
 export const REDIS_MESSAGES = {
   conflictingOptions: (given: string[]) =>
     `RedisPubSub: say where Redis is once: url or host/port (either with password/username/db/tls), or client alone; got ${given.join(', ')}`,
   badOption: (name: string, accepted: string, got: unknown) =>
-    `RedisPubSub: option ${name} must be ${accepted}; got ${JSON.stringify(got) ?? String(got)}`,
+    `RedisPubSub: option ${name} must be ${accepted}; got ${describe(got)}`,
   clientEnded: () => 'RedisPubSub: the given client has been closed (status "end"); give an open client',
   unavailable: (where: string) =>
     `Redis at ${where} is unreachable: the broadcast was not published (and not delivered locally)`,

@@ -37,16 +37,18 @@
 import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
+import { describe } from '../channels.messages.js';
 import { ChannelsConfigurationError, PubSubUnavailableError } from '../errors/errors.js';
+import { observe } from '../errors/observe.js';
 import { LocalSubscriptions } from '../pubsub/local-subscriptions.js';
 import { PubSub } from '../pubsub/pubsub.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { Broadcast } from '../serializers/message.js';
 import {
   REDIS_DEFAULTS as DEFAULTS,
-  describeError,
   describeWhere,
   duplicate,
+  hangTimeouts,
   ignore,
   isReplyError,
   OWN_CONNECTION_OPTIONS,
@@ -88,6 +90,7 @@ export class RedisPubSub extends PubSub {
   private readonly failOnConnectTimeout: boolean;
   private readonly maxReconnectDelayMs: number;
   private readonly awaitPublish: boolean;
+  private readonly commandTimeoutMs: number;
 
   private publisher: Connection | null = null;
   private subscriber: Connection | null = null;
@@ -122,6 +125,7 @@ export class RedisPubSub extends PubSub {
     this.failOnConnectTimeout = options.failOnConnectTimeout ?? DEFAULTS.failOnConnectTimeout;
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? DEFAULTS.maxReconnectDelayMs;
     this.awaitPublish = options.awaitPublish ?? DEFAULTS.awaitPublish;
+    this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
     this.where = describeWhere(options);
   }
 
@@ -203,23 +207,24 @@ export class RedisPubSub extends PubSub {
     return connection.unsubscribe(this.topicPrefix + topic).then(ignore, this.onUnsubscribeFailed);
   }
 
+  /** Every promise it returns is observed: a rejection nobody awaits is logged, never an unhandled rejection. */
   broadcast(topic: string, event: string, payload: unknown, from: Subscriber | null = null): Promise<void> {
-    if (this.publisher === null || this.closed) return Promise.reject(new PubSubUnavailableError(REDIS_MESSAGES.closed()));
+    if (this.publisher === null || this.closed) return this.refused(topic, new PubSubUnavailableError(REDIS_MESSAGES.closed()));
     const publisher = this.publisher.isCluster ? this.clusterNode() : this.publisher;
     // A state check, not the offline queue: while Redis is away a broadcast fails now rather than
     // waiting, and then goes nowhere, not even here (as Phoenix.PubSub.broadcast).
     if (publisher === null || publisher.status !== 'ready') {
-      return Promise.reject(new PubSubUnavailableError(REDIS_MESSAGES.unavailable(this.where)));
+      return this.refused(topic, new PubSubUnavailableError(REDIS_MESSAGES.unavailable(this.where)));
     }
     let envelope: string | Buffer;
     try {
       envelope = encodeEnvelope(this.origin, topic, event, payload);
     } catch (error) {
-      return Promise.reject(error);
+      return this.refused(topic, error);
     }
     this.subscriptions.dispatch({ topic, event, payload }, from);
     const publishing = publisher.publish(this.channelFor(topic), envelope);
-    if (this.awaitPublish) return publishing.then(ignore, this.onPublishFailed);
+    if (this.awaitPublish) return observe(publishing.then(ignore, this.onPublishFailed), this.logger, 'RedisPubSub broadcast', topic);
     // Written on a ready connection, in order with this node's other broadcasts: the caller goes on
     // (see the awaitPublish option); a loss after this point is the outage, which is logged once.
     publishing.catch(this.onUnconfirmedPublishFailed);
@@ -229,6 +234,10 @@ export class RedisPubSub extends PubSub {
   localBroadcast(topic: string, event: string, payload: unknown, from: Subscriber | null = null): Promise<void> {
     this.subscriptions.dispatch({ topic, event, payload }, from);
     return RESOLVED;
+  }
+
+  private refused(topic: string, error: unknown): Promise<void> {
+    return observe(Promise.reject(error), this.logger, 'RedisPubSub broadcast', topic);
   }
 
   // ── Connections ──────────────────────────────────────────────────────────
@@ -255,7 +264,7 @@ export class RedisPubSub extends PubSub {
       if (given.status === 'end') throw new ChannelsConfigurationError(REDIS_MESSAGES.clientEnded());
       this.ownsPublisher = false;
       this.publisher = given;
-      this.subscriber = duplicate(given);
+      this.subscriber = duplicate(given, this.commandTimeoutMs);
     } else {
       this.publisher = this.create();
       this.subscriber = this.create();
@@ -285,6 +294,7 @@ export class RedisPubSub extends PubSub {
       ...(o.db !== undefined ? { db: o.db } : {}),
       ...(o.tls === true ? { tls: {} } : typeof o.tls === 'object' ? { tls: o.tls } : {}),
       ...OWN_CONNECTION_OPTIONS,
+      ...hangTimeouts(this.commandTimeoutMs),
       retryStrategy: this.retryDelay,
     };
     if (o.url === undefined) return new Redis(options) as unknown as Connection;
@@ -312,11 +322,11 @@ export class RedisPubSub extends PubSub {
         }
         // The connection dropped before Redis confirmed: the topic stays local and the next 'ready'
         // re-subscribes it, so the join goes on as any join during an outage does.
-        this.logger.debug(`SUBSCRIBE ${topic} lost with the connection (${describeError(error)}); re-subscribed on reconnect`);
+        this.logger.debug(`SUBSCRIBE ${topic} lost with the connection (${describe(error)}); re-subscribed on reconnect`);
       },
     );
     this.pending.set(topic, confirmed);
-    return confirmed;
+    return observe(confirmed, this.logger, 'RedisPubSub subscribe', topic);
   }
 
   private readonly onSubscriberReady = (): void => {
@@ -340,9 +350,9 @@ export class RedisPubSub extends PubSub {
         this.refresh();
       },
       (error: unknown) => {
-        if (isReplyError(error)) this.logger.error(`re-subscribing on Redis at ${this.where} failed: ${describeError(error)}`);
+        if (isReplyError(error)) this.logger.error(`re-subscribing on Redis at ${this.where} failed: ${describe(error)}`);
         // Otherwise the connection dropped again before Redis answered; its next 'ready' starts over.
-        else this.logger.debug(`re-subscribing lost with the connection: ${describeError(error)}`);
+        else this.logger.debug(`re-subscribing lost with the connection: ${describe(error)}`);
       },
     );
   };
@@ -361,13 +371,13 @@ export class RedisPubSub extends PubSub {
   private readonly onSubscriberError = (error: Error): void => this.noteError('subscriber', error);
 
   private noteError(which: string, error: Error): void {
-    this.lastError = describeError(error);
+    this.lastError = describe(error);
     this.logger.debug(`${which} connection to Redis at ${this.where}: ${this.lastError}`);
   }
 
   private readonly onConnectFailed = (error: unknown): void => {
     // The first connect failed: ioredis keeps retrying through retryStrategy and 'ready' tells us when it is back.
-    this.lastError = describeError(error);
+    this.lastError = describe(error);
   };
 
   private readonly onPublishFailed = (error: unknown): never => {
@@ -375,13 +385,13 @@ export class RedisPubSub extends PubSub {
   };
 
   private readonly onUnconfirmedPublishFailed = (error: unknown): void => {
-    this.logger.debug(`a PUBLISH written before the connection failed was lost: ${describeError(error)}`);
+    this.logger.debug(`a PUBLISH written before the connection failed was lost: ${describe(error)}`);
   };
 
   private readonly onUnsubscribeFailed = (error: unknown): void => {
     // Lost with the connection (the reconnect re-subscribes local topics only) or refused: either way
     // the worst outcome is broadcasts this node drops on arrival.
-    this.logger.debug(`UNSUBSCRIBE failed: ${describeError(error)}`);
+    this.logger.debug(`UNSUBSCRIBE failed: ${describe(error)}`);
   };
 
   // ── Incoming ─────────────────────────────────────────────────────────────
@@ -402,7 +412,7 @@ export class RedisPubSub extends PubSub {
   };
 
   private reportBadEnvelope(channel: Buffer, error: unknown): void {
-    const text = REDIS_MESSAGES.badEnvelope(channel.toString(), (error as Error)?.message ?? String(error));
+    const text = REDIS_MESSAGES.badEnvelope(describe(channel.toString()), describe(error));
     if (this.badEnvelopeLogged) this.logger.debug(text);
     else {
       this.badEnvelopeLogged = true;

@@ -2,7 +2,8 @@
  * Serializer negotiation (PROTOCOL.md 1.3): the `vsn` connect parameter picks
  * the serializer for the lifetime of a connection.
  */
-import { preview, typeName } from './error-text.js';
+import { describe } from '../channels.messages.js';
+import { PREVIEW_CHARS, typeName } from './error-text.js';
 import type { Serializer } from './serializer.interface.js';
 
 /** The version a client speaks when it sends no `vsn` (PROTOCOL.md 1.3). */
@@ -42,7 +43,7 @@ export function negotiateSerializer(vsn: unknown, serializers: readonly Serializ
   }
   const version = parseSemver(requested);
   if (version === undefined) {
-    return { error: 'invalid', message: `client sent invalid transport version ${preview(requested)}` };
+    return { error: 'invalid', message: `client sent invalid transport version ${describe(requested, PREVIEW_CHARS)}` };
   }
   for (const serializer of serializers) {
     const supported = parseSemver(serializer.vsn);
@@ -55,7 +56,7 @@ export function negotiateSerializer(vsn: unknown, serializers: readonly Serializ
   return {
     error: 'mismatch',
     message:
-      `the client's requested transport version ${preview(requested)} does not match ` +
+      `the client's requested transport version ${describe(requested, PREVIEW_CHARS)} does not match ` +
       `the server's version requirements (${requirements || 'none'})`,
   };
 }

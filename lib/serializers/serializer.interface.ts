@@ -21,8 +21,12 @@ export interface Serializer {
   /**
    * Decodes one client frame. Throws `MalformedMessageError` for anything
    * PROTOCOL.md 4.1 calls malformed; never throws anything else.
+   *
+   * `maxDepth` is the mount's `maxPayloadDepth`: a serializer that parses
+   * nested data must refuse (as malformed) a payload whose arrays and
+   * objects nest deeper than that, before building it.
    */
-  decode(data: Buffer | string, isBinary: boolean): Message;
+  decode(data: Buffer | string, isBinary: boolean, maxDepth?: number): Message;
 
   /**
    * A message from server to client: a push (`ref` null), `phx_close` or

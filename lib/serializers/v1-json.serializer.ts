@@ -3,9 +3,11 @@
  * the client sends no `vsn` at all. Frames are JSON objects in text frames;
  * there is no binary form in either direction.
  */
-import { WIRE } from '../channels.constants.js';
+import { DEFAULTS, WIRE } from '../channels.constants.js';
 import { MalformedMessageError, SerializationError } from '../errors/errors.js';
-import { preview, reasonOf, typeName } from './error-text.js';
+import { describe } from '../channels.messages.js';
+import { PREVIEW_CHARS, typeName } from './error-text.js';
+import { nestsDeeperThan } from './json-depth.js';
 import { isBinaryPayload, isRef, type Message, type Ref } from './message.js';
 import type { Serializer } from './serializer.interface.js';
 
@@ -28,9 +30,10 @@ export class V1JsonSerializer implements Serializer {
   /**
    * Decodes one V1 text frame. `ref` must be present (it may be null, P-47);
    * `join_ref` is optional and defaults to null. Throws `MalformedMessageError`
-   * for binary frames, invalid JSON and any other shape (PROTOCOL.md 4.1).
+   * for binary frames, invalid JSON, a payload nesting arrays and objects
+   * more than `maxDepth` levels deep, and any other shape (PROTOCOL.md 4.1).
    */
-  decode(data: Buffer | string, isBinary: boolean): Message {
+  decode(data: Buffer | string, isBinary: boolean, maxDepth: number = DEFAULTS.maxPayloadDepth): Message {
     if (isBinary) {
       // V1 has no binary format (PROTOCOL.md 2.2); the bytes are never parsed.
       throw new MalformedMessageError(
@@ -38,11 +41,15 @@ export class V1JsonSerializer implements Serializer {
       );
     }
     const text = typeof data === 'string' ? data : data.toString('utf8');
+    // The frame object is one level around the payload.
+    if (nestsDeeperThan(text, typeof data === 'string' ? null : data, maxDepth + 1)) {
+      throw new MalformedMessageError(`V1 text frame: the payload nests deeper than ${maxDepth} levels (maxPayloadDepth)`);
+    }
     let frame: unknown;
     try {
       frame = JSON.parse(text);
     } catch (error) {
-      throw new MalformedMessageError(`V1 text frame is not valid JSON: ${preview(text)}`, {
+      throw new MalformedMessageError(`V1 text frame is not valid JSON: ${describe(text, PREVIEW_CHARS)}`, {
         cause: error,
       });
     }
@@ -136,7 +143,7 @@ function stringify(frame: object): string {
   try {
     return JSON.stringify(frame);
   } catch (error) {
-    throw new SerializationError(`cannot encode V1 frame as JSON: ${reasonOf(error)}`, {
+    throw new SerializationError(`cannot encode V1 frame as JSON: ${describe(error)}`, {
       cause: error,
     });
   }

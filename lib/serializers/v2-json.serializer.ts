@@ -11,9 +11,11 @@
  *
  * Each length is one byte, so a string field is at most 255 bytes of UTF-8.
  */
-import { WIRE } from '../channels.constants.js';
+import { DEFAULTS, WIRE } from '../channels.constants.js';
 import { MalformedMessageError, SerializationError } from '../errors/errors.js';
-import { preview, reasonOf, typeName } from './error-text.js';
+import { describe } from '../channels.messages.js';
+import { PREVIEW_CHARS, typeName } from './error-text.js';
+import { nestsDeeperThan } from './json-depth.js';
 import { isBinaryPayload, isRef, toBuffer, type Message, type Ref } from './message.js';
 import type { Serializer } from './serializer.interface.js';
 
@@ -50,14 +52,15 @@ export class V2JsonSerializer implements Serializer {
   /**
    * Decodes a V2 text frame (a JSON array of at least five elements; extras
    * are ignored, P-48) or a binary kind-0 client push (P-49). Throws
-   * `MalformedMessageError` for anything else (PROTOCOL.md 4.1).
+   * `MalformedMessageError` for anything else (PROTOCOL.md 4.1), including a
+   * payload nesting arrays and objects more than `maxDepth` levels deep.
    */
-  decode(data: Buffer | string, isBinary: boolean): Message {
+  decode(data: Buffer | string, isBinary: boolean, maxDepth: number = DEFAULTS.maxPayloadDepth): Message {
     if (isBinary) {
       // ws always hands binary frames over as Buffers; a string here is taken as its UTF-8 bytes.
       return decodeBinary(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
     }
-    return decodeText(typeof data === 'string' ? data : data.toString('utf8'));
+    return typeof data === 'string' ? decodeText(data, null, maxDepth) : decodeText(data.toString('utf8'), data, maxDepth);
   }
 
   /**
@@ -109,12 +112,16 @@ export class V2JsonSerializer implements Serializer {
 
 // ── Decoding ───────────────────────────────────────────────────────────────
 
-function decodeText(text: string): Message {
+function decodeText(text: string, bytes: Buffer | null, maxDepth: number): Message {
+  // The frame array is one level around the payload.
+  if (nestsDeeperThan(text, bytes, maxDepth + 1)) {
+    throw new MalformedMessageError(`V2 text frame: the payload nests deeper than ${maxDepth} levels (maxPayloadDepth)`);
+  }
   let frame: unknown;
   try {
     frame = JSON.parse(text);
   } catch (error) {
-    throw new MalformedMessageError(`V2 text frame is not valid JSON: ${preview(text)}`, {
+    throw new MalformedMessageError(`V2 text frame is not valid JSON: ${describe(text, PREVIEW_CHARS)}`, {
       cause: error,
     });
   }
@@ -262,6 +269,6 @@ function stringify(frame: readonly unknown[]): string {
   try {
     return JSON.stringify(frame);
   } catch (error) {
-    throw new SerializationError(`cannot encode V2 frame as JSON: ${reasonOf(error)}`, { cause: error });
+    throw new SerializationError(`cannot encode V2 frame as JSON: ${describe(error)}`, { cause: error });
   }
 }

@@ -6,7 +6,7 @@
  */
 import { Logger, type LogLevel } from '@nestjs/common';
 import qs from 'qs';
-import { describe, filterParams } from '../channels.messages.js';
+import { describe, describeParams } from '../channels.messages.js';
 import type { ResolvedChannelsOptions } from '../interfaces/channels-module-options.interface.js';
 import type { ConnectInfo, SocketHandler } from '../interfaces/socket-handler.interface.js';
 import { negotiateSerializer } from '../serializers/negotiate.js';
@@ -85,7 +85,7 @@ export class SocketAcceptor {
     if (level === false || !Logger.isLevelEnabled(level)) return;
     const ms = (performance.now() - startedAt).toFixed(2);
     logger[level](
-      `${head} in ${ms}ms\n  Transport: ${info.transport}\n  Serializer: ${serializer?.vsn ?? '-'}\n  Parameters: ${describe(filterParams(params))}`,
+      `${head} in ${ms}ms\n  Transport: ${info.transport}\n  Serializer: ${serializer?.vsn ?? '-'}\n  Parameters: ${describeParams(params)}`,
     );
   }
 }

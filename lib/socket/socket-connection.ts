@@ -9,7 +9,7 @@
  */
 import { Logger } from '@nestjs/common';
 import { CLOSE_CODE, REASON, WIRE } from '../channels.constants.js';
-import { MESSAGES, describe } from '../channels.messages.js';
+import { MESSAGES, describe, stackOf } from '../channels.messages.js';
 import type { ChannelConnection } from '../channel/channel-connection.interface.js';
 import { ChannelServer, type TerminateReason } from '../channel/channel-server.js';
 import type { ResolvedChannelsOptions } from '../interfaces/channels-module-options.interface.js';
@@ -34,6 +34,10 @@ export interface MountContext {
 
 const logger = new Logger('ChannelsSocket');
 
+function isHeartbeat(message: Message): boolean {
+  return message.event === WIRE.heartbeat && message.topic === WIRE.phoenixTopic;
+}
+
 /** Listens on the socket-id topic for `disconnect` (PROTOCOL.md 4.7); other events are ignored (P-55). */
 class IdTopicSubscriber implements Subscriber {
   constructor(private readonly connection: SocketConnection) {}
@@ -51,8 +55,8 @@ export class SocketConnection implements ChannelConnection {
   private closing = false;
   private closeReason: TerminateReason = { shutdown: 'closed' };
   private ended: Promise<void> | null = null;
-  /** Frames received while the socket-id subscription is being confirmed. */
-  private held: Array<[Buffer | string, boolean]> | null = null;
+  /** Frames received while the socket-id subscription is being confirmed (heartbeats are answered at once). */
+  private held: Message[] | null = null;
 
   constructor(
     readonly mount: MountContext,
@@ -77,6 +81,10 @@ export class SocketConnection implements ChannelConnection {
     return this.mount.options.shutdownTimeoutMs;
   }
 
+  get maxQueuedMessages(): number {
+    return this.mount.options.maxQueuedMessages;
+  }
+
   get isOpen(): boolean {
     return !this.closing;
   }
@@ -99,7 +107,9 @@ export class SocketConnection implements ChannelConnection {
    * Starts the idle timer and the socket-id subscription; call once the
    * transport is open. Frames that arrive before the PubSub confirmed the
    * id subscription are held and handled after it, so a `disconnect` sent
-   * from another node right after the connect is never missed.
+   * from another node right after the connect is never missed; heartbeats
+   * are answered at once. How long the PubSub may take to confirm is its
+   * own bound (RedisPubSub's `commandTimeoutMs`).
    */
   start(): void {
     this.mount.connections.add(this);
@@ -130,40 +140,52 @@ export class SocketConnection implements ChannelConnection {
     const held = this.held;
     this.held = null;
     if (held === null) return;
-    for (const [data, isBinary] of held) this.receive(data, isBinary);
+    for (const message of held) {
+      if (this.closing) return;
+      this.handle(message);
+    }
   };
 
   // ── Incoming frames (PROTOCOL.md 4.1, 4.2) ───────────────────────────────
 
   receive(data: Buffer | string, isBinary: boolean): void {
     if (this.closing) return;
-    if (this.held !== null) {
-      this.held.push([data, isBinary]);
-      return;
-    }
     this.lastFrameAt = Date.now();
     let message: Message;
     try {
-      message = this.serializer.decode(data, isBinary);
+      message = this.serializer.decode(data, isBinary, this.mount.options.maxPayloadDepth);
     } catch (error) {
       // Malformed: no reply, close with 1011, as the Phoenix connection process crashing would (4.1).
       // The connection ends here and now, so frames already read behind this one are not handled.
-      logger.warn(MESSAGES.malformed(this.peer, (error as Error)?.message ?? String(error)));
+      logger.warn(MESSAGES.malformed(this.peer, describe(error)));
       void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.internalError, 'malformed message');
       return;
     }
+    const held = this.held;
+    if (held !== null && !isHeartbeat(message)) {
+      if (held.length >= this.mount.options.maxQueuedMessages) {
+        this.overflow(`the connection (frames held until its socket id is subscribed)`);
+        return;
+      }
+      held.push(message);
+      return;
+    }
+    this.handle(message);
+  }
+
+  private handle(message: Message): void {
     try {
       this.dispatch(message);
     } catch (error) {
       // Not the client's fault but ours: it must end this connection, never escape into ws and the process.
-      logger.error(`handling a frame from ${this.peer} failed: ${(error as Error)?.stack ?? describe(error)}; closing with 1011`);
+      logger.error(`handling a frame from ${this.peer} failed: ${stackOf(error)}; closing with 1011`);
       void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.internalError, 'internal error');
     }
   }
 
   private dispatch(message: Message): void {
     const { topic, event, joinRef, ref } = message;
-    if (event === WIRE.heartbeat && topic === WIRE.phoenixTopic) {
+    if (isHeartbeat(message)) {
       this.write(this.serializer.encodeReply(null, ref, topic, 'ok', {}));
       return;
     }
@@ -185,7 +207,7 @@ export class SocketConnection implements ChannelConnection {
     }
     // A client can send these freely: the line is only built when debug logging is on.
     if (Logger.isLevelEnabled('debug')) {
-      logger.debug(`event '${event}' for topic ${topic}, which ${this.peer} has not joined: unmatched topic`);
+      logger.debug(`event ${describe(event)} for topic ${describe(topic)}, which ${this.peer} has not joined: unmatched topic`);
     }
     this.write(this.serializer.encodeReply(null, ref, topic, 'error', { reason: REASON.unmatchedTopic }));
   }
@@ -195,7 +217,7 @@ export class SocketConnection implements ChannelConnection {
     const { topic, joinRef, ref } = message;
     const definition = this.mount.registry.match(topic);
     if (definition === undefined) {
-      logger.warn(`ignoring join of unmatched topic "${topic}" on ${this.mount.name}`);
+      logger.warn(`ignoring join of unmatched topic ${describe(topic)} on ${this.mount.name}`);
       this.write(this.serializer.encodeReply(null, ref, topic, 'error', { reason: REASON.unmatchedTopic }));
       return;
     }
@@ -224,6 +246,13 @@ export class SocketConnection implements ChannelConnection {
 
   channelEnded(channel: ChannelServer): void {
     if (this.channels.get(channel.topic) === channel) this.channels.delete(channel.topic);
+  }
+
+  /** A mailbox is full (`maxQueuedMessages`): the client outpaces what serves it; close with 1008. */
+  overflow(where: string): void {
+    if (this.closing) return;
+    logger.warn(MESSAGES.queueFull(this.peer, where, this.mount.options.maxQueuedMessages));
+    void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.policyViolation, 'too many queued messages');
   }
 
   // ── Ending the connection (PROTOCOL.md 4.7 to 4.9) ───────────────────────

@@ -21,12 +21,10 @@ import { describe } from '../channels.messages.js';
 import type { ConnectInfo } from '../interfaces/socket-handler.interface.js';
 import type { ChannelsMount } from '../socket/channels-mount.js';
 import { parseConnectParams, type ConnectOutcome } from '../socket/socket-acceptor.js';
-import { compileOriginCheck } from './origin-check.js';
+import { compileOriginCheck, originOf } from './origin-check.js';
 import { WebSocketTransport } from './websocket.transport.js';
 
 const GATEWAY_PORT = 0;
-/** ws's own default limit when `maxFrameSize` is not set. */
-const WS_DEFAULT_MAX_PAYLOAD = 100 * 1024 * 1024;
 
 type OriginCheck = ReturnType<typeof compileOriginCheck>;
 
@@ -164,7 +162,7 @@ export class ChannelsAdapter extends WsAdapter {
       wss = new WebSocketServer({
         noServer: true,
         clientTracking: false,
-        maxPayload: options.maxFrameSize ?? WS_DEFAULT_MAX_PAYLOAD,
+        maxPayload: options.maxFrameSize,
         perMessageDeflate: options.perMessageDeflate,
         // Runs after ws has validated the handshake headers and before it answers 101. A refusal is
         // answered here rather than through `done(false, 403)`, because ws would put a "Forbidden"
@@ -189,9 +187,9 @@ export class ChannelsAdapter extends WsAdapter {
     checkOrigin: OriginCheck,
     request: IncomingMessage,
   ): Promise<boolean> {
-    const origin = request.headers.origin;
+    const origin = originOf(request.headers);
     if (!checkOrigin(origin, request.headers.host)) {
-      logger.error(`origin of request ${origin} is not allowed on ${mount.options.path} (checkOrigin); refusing with 403`);
+      logger.error(`origin of request ${describe(origin)} is not allowed on ${mount.options.path} (checkOrigin); refusing with 403`);
       return false;
     }
     const uri = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);

@@ -5,6 +5,7 @@
  * scheme, host or port is a wildcard and `*.example.com` also matches
  * `example.com`.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { CheckOrigin } from '../interfaces/channels-module-options.interface.js';
 
 interface OriginRule {
@@ -28,6 +29,17 @@ function parseRule(entry: string): OriginRule {
 
 function portOf(url: URL): string {
   return url.port || DEFAULT_PORTS[url.protocol.slice(0, -1)] || '';
+}
+
+/**
+ * The origin a request claims. Handshakes of WebSocket drafts before RFC
+ * 6455 (`Sec-WebSocket-Version: 8`, which ws still accepts) carry it in
+ * `Sec-WebSocket-Origin` instead of `Origin`: the check must see either, or
+ * such a request would pass as having no origin at all.
+ */
+export function originOf(headers: IncomingHttpHeaders): string | undefined {
+  const origin = headers.origin ?? headers['sec-websocket-origin'];
+  return Array.isArray(origin) ? origin[0] : origin;
 }
 
 /** Builds the check once per mount; the function answers per request. */

@@ -249,7 +249,7 @@ describe('channel lifecycle', () => {
       assert.deepEqual(await raw.nextJson(2000, 'the second join reply'), ['2', '2', topic, 'phx_reply', { status: 'ok', response: {} }]);
       const waited = Date.now() - startedAt;
       assert.ok(waited >= SHUTDOWN_TIMEOUT_MS - 20 && waited < 1000, `the second join waited ${waited}ms`);
-      assert.equal(logs.find('warn', `LifeChannel on ${topic}: the join did not finish within 300ms (shutdownTimeout)`).length, 1);
+      assert.equal(logs.find('warn', `LifeChannel on ${topic}: the join and messages queued before a duplicate join did not finish within 300ms (shutdownTimeout)`).length, 1);
       raw.send(['2', '3', topic, 'ping', {}]);
       assert.deepEqual(await raw.nextJson(2000, 'the ping reply'), ['2', '3', topic, 'phx_reply', { status: 'ok', response: {} }]);
     });

@@ -121,6 +121,16 @@ export class RedisServer {
     }
   }
 
+  /** Freezes the process (SIGSTOP): connections stay open but nothing is answered, as with a hung Redis. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** Undoes `pause` (SIGCONT). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Stops it (SIGTERM, then SIGKILL after 3 s) and resolves once the process is gone. */
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const child = this.child;
@@ -129,6 +139,8 @@ export class RedisServer {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(signal);
+    // A paused (SIGSTOPped) server handles SIGTERM only once it runs again.
+    child.kill('SIGCONT');
     const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
     await gone;
     clearTimeout(timer);
