@@ -16,6 +16,7 @@ import { ChannelsConfigurationError } from './errors/errors.js';
 import { LocalPubSub } from './pubsub/local.pubsub.js';
 import type { PubSub } from './pubsub/pubsub.js';
 import { PubSubProxy } from './pubsub/pubsub.proxy.js';
+import { ChannelContextCreator } from './registry/channel-context-creator.js';
 import { ChannelExplorer } from './registry/channel.explorer.js';
 import { ChannelRegistry } from './registry/channel.registry.js';
 import { ChannelsMount } from './socket/channels-mount.js';
@@ -30,6 +31,7 @@ export class ChannelsHost implements OnModuleInit, BeforeApplicationShutdown, On
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly explorer: ChannelExplorer,
+    private readonly contextCreator: ChannelContextCreator,
   ) {}
 
   get mounts(): readonly ChannelsMount[] {
@@ -62,16 +64,16 @@ export class ChannelsHost implements OnModuleInit, BeforeApplicationShutdown, On
     if (new Set(given).size > 1) {
       throw new ChannelsConfigurationError('an app has one PubSub: give the pubsub option on one ChannelsModule mount only');
     }
+    // Every mount's channel set is checked before the PubSub connects: a bad configuration starts nothing.
+    const registries = mounts.map((mount) => {
+      const selected = mount.options.channels;
+      return new ChannelRegistry(this.explorer.select(mount.options.path, selected, definitions), selected !== null);
+    });
     const pubsub = given[0] ?? new LocalPubSub();
     this.pubsubProxy.bind(pubsub);
     await pubsub.init();
-    for (const mount of mounts) {
-      const selected = mount.options.channels;
-      const registry = new ChannelRegistry(
-        selected === null ? definitions : this.explorer.select(selected, definitions),
-        selected !== null,
-      );
-      await mount.configure(registry, pubsub);
+    for (const [index, mount] of mounts.entries()) {
+      await mount.configure(registries[index]!, pubsub, this.discovery, this.contextCreator);
     }
     this.mountList = mounts;
   }

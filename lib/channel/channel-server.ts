@@ -10,21 +10,30 @@
  * a handler is async. A handler's result decides what is written
  * (PROTOCOL.md 5.2). User code is wrapped here and nowhere else: a throw
  * crashes this channel only.
+ *
+ * Every outcome of user code ends in one place per kind of task: what a
+ * handler returns, throws or rejects with, what a guard or pipe refuses, what
+ * an exception filter answers and what the serializer cannot encode all
+ * become the channel's answer (a reply, a refused join) or its crash. A
+ * handler that something enhances (a guard, interceptor, pipe, filter or
+ * parameter decorator) is called through the call Nest builds for it,
+ * bound to this channel's instance on first use; the others are called
+ * directly, with nothing extra per frame.
  */
 import { Logger, type LogLevel } from '@nestjs/common';
 import { MESSAGES, describe, describeParams, stackOf } from '../channels.messages.js';
 import { REASON, WIRE } from '../channels.constants.js';
-import { ChannelError } from '../errors/channel.error.js';
+import { answerFor, NO_ANSWER } from '../errors/error-answer.js';
 import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
 import { observe, settle } from '../errors/observe.js';
 import type { FastlaneCache } from '../pubsub/fastlane.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
-import type { ChannelDefinition } from '../registry/channel-definition.js';
+import type { ChannelDefinition, ChannelHandler, EnhancedCall } from '../registry/channel-definition.js';
 import { isBroadcastPayload, type Broadcast, type Ref } from '../serializers/message.js';
 import type { OutFrame } from '../serializers/serializer.interface.js';
 import type { ChannelConnection } from './channel-connection.interface.js';
-import { ChannelSocket } from './channel-socket.js';
-import { NoReply, Reply, Stop, isGracefulReason } from './results.js';
+import { ChannelSocketImpl } from './channel-socket.js';
+import { NoReply, Reply, Returned, Stop, isGracefulReason } from './results.js';
 import { SocketRef } from './socket-ref.js';
 
 const enum State {
@@ -96,11 +105,13 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 export class ChannelServer implements Subscriber {
   /** The channel's join_ref for its pushes and replies: `join_ref ?? ref` of the join message. */
   readonly joinRef: Ref;
-  readonly socket: ChannelSocket;
+  readonly socket: ChannelSocketImpl;
 
   private readonly logger: Logger;
   private state = State.Joining;
   private instance: any = null;
+  /** Nest's enhanced calls bound to this instance, by handler slot; made on first use. */
+  private enhanced: Array<EnhancedCall | undefined> | null = null;
   private subscribed = false;
   private external: Set<string> | null = null;
   /** Fastlaned broadcasts that arrived between subscribe and the join reply. */
@@ -138,7 +149,7 @@ export class ChannelServer implements Subscriber {
     this.maxQueued = connection.maxQueuedMessages;
     this.quiet = topic.startsWith('phoenix');
     this.logger = loggerFor(definition);
-    this.socket = new ChannelSocket(this, connection.assigns);
+    this.socket = new ChannelSocketImpl(this, connection.assigns);
   }
 
   get isJoined(): boolean {
@@ -446,10 +457,45 @@ export class ChannelServer implements Subscriber {
       return undefined;
     }
     const startedAt = performance.now();
+    let created: object | Promise<object>;
+    try {
+      created = this.definition.create(this.socket);
+    } catch (error) {
+      return this.joinFailed(task, error);
+    }
+    if (isThenable(created)) {
+      return (created as Promise<object>).then(
+        (instance) => this.invokeJoin(task, instance, startedAt),
+        (error: unknown) => this.joinFailed(task, error),
+      );
+    }
+    return this.invokeJoin(task, created, startedAt);
+  }
+
+  private invokeJoin(task: Task, instance: object, startedAt: number): PromiseLike<unknown> | undefined {
+    if (this.state === State.Closed) {
+      // Closed while Nest resolved the instance: @Join never runs, so neither does @Terminate.
+      this.writePreviousClose();
+      return undefined;
+    }
+    this.instance = instance;
+    const handler = this.definition.join;
+    if (handler.enhance !== null) {
+      let pending: Promise<unknown>;
+      try {
+        pending = this.enhancedCall(handler)(this.socket, task.payload, WIRE.join);
+      } catch (error) {
+        return this.joinFailed(task, error);
+      }
+      return pending.then(
+        (outcome) =>
+          outcome instanceof Returned ? this.joinReturned(task, outcome.value, startedAt) : this.joinAnswered(task, outcome, startedAt),
+        (error: unknown) => this.joinFailed(task, error),
+      );
+    }
     let result: unknown;
     try {
-      this.instance = this.definition.create();
-      result = this.instance[this.definition.join](this.topic, task.payload, this.socket);
+      result = this.instance[handler.method](this.topic, task.payload, this.socket);
     } catch (error) {
       return this.joinFailed(task, error);
     }
@@ -460,6 +506,12 @@ export class ChannelServer implements Subscriber {
       );
     }
     return this.joinReturned(task, result, startedAt);
+  }
+
+  /** An exception filter's answer to a join: a result helper counts as @Join's result; any other value refuses with it. */
+  private joinAnswered(task: Task, answer: unknown, startedAt: number): PromiseLike<unknown> | undefined {
+    if (answer instanceof Reply || answer instanceof NoReply || answer instanceof Stop) return this.joinReturned(task, answer, startedAt);
+    return this.joinRefused(task, answer, startedAt);
   }
 
   private joinReturned(task: Task, result: unknown, startedAt: number): PromiseLike<unknown> | undefined {
@@ -475,7 +527,7 @@ export class ChannelServer implements Subscriber {
         task,
         new ChannelsError(
           ERROR_CODE.invalidResult,
-          MESSAGES.invalidResult(`${this.definition.name}.${this.definition.join}`, ACCEPTED_JOIN, result),
+          MESSAGES.invalidResult(this.definition.join.where, ACCEPTED_JOIN, result),
         ),
       );
     } else response = result;
@@ -523,11 +575,11 @@ export class ChannelServer implements Subscriber {
     }
   }
 
+  /** A thrown ChannelError, WsException or HttpException (a guard's refusal included) refuses the join with its answer; anything else crashes it. */
   private joinFailed(task: Task, error: unknown): undefined {
-    if (error instanceof ChannelError) return this.joinRefused(task, error.payload, null);
-    this.logger.error(
-      `${MESSAGES.crashed(`${this.definition.name}.${this.definition.join}`, this.topic, null)}: ${stackOf(error)}`,
-    );
+    const answer = answerFor(error);
+    if (answer !== NO_ANSWER) return this.joinRefused(task, answer, null);
+    this.logger.error(`${MESSAGES.crashed(this.definition.join.where, this.topic, null)}: ${stackOf(error)}`);
     return this.joinRefused(task, { reason: REASON.joinCrashed }, null);
   }
 
@@ -585,8 +637,8 @@ export class ChannelServer implements Subscriber {
   // ── handle_in (PROTOCOL.md 5.2) ──────────────────────────────────────────
 
   private runIn(task: Task): PromiseLike<unknown> | undefined {
-    const method = this.definition.handleIn.get(task.event);
-    if (method === undefined) {
+    const handler = this.definition.handleIn.get(task.event) ?? this.prefixHandler(task.event);
+    if (handler === undefined) {
       this.crash(new Error(MESSAGES.noHandleIn(this.definition.name, task.event, this.topic)), null, task.event, false);
       return undefined;
     }
@@ -594,29 +646,75 @@ export class ChannelServer implements Subscriber {
     const logged = level !== false && !this.quiet && Logger.isLevelEnabled(level);
     const startedAt = logged ? performance.now() : -1;
     this.currentRef = task.ref;
+    if (handler.enhance !== null) return this.runEnhancedIn(task, handler, startedAt);
     let result: unknown;
     try {
-      result = this.instance[method](task.payload, this.socket, task.event);
+      result = this.instance[handler.method](task.payload, this.socket, task.event);
     } catch (error) {
-      this.inThrew(task, method, error);
+      this.inThrew(task, handler, error);
       return undefined;
     }
     if (isThenable(result)) {
       return result.then(
-        (value) => this.inReturned(task, method, value, startedAt),
-        (error) => this.inThrew(task, method, error),
+        (value) => this.inReturned(task, handler, value, startedAt),
+        (error) => this.inThrew(task, handler, error),
       );
     }
-    this.inReturned(task, method, result, startedAt);
+    this.inReturned(task, handler, result, startedAt);
     return undefined;
   }
 
-  private inReturned(task: Task, method: string, result: unknown, startedAt: number): void {
+  /** `@HandleIn('ctl:*')`: the longest prefix that matches, tried only when no exact event does. */
+  private prefixHandler(event: string): ChannelHandler | undefined {
+    for (const entry of this.definition.handleInPrefixes) {
+      if (event.startsWith(entry.prefix)) return entry.handler;
+    }
+    return undefined;
+  }
+
+  private runEnhancedIn(task: Task, handler: ChannelHandler, startedAt: number): PromiseLike<unknown> | undefined {
+    let pending: Promise<unknown>;
+    try {
+      pending = this.enhancedCall(handler)(this.socket, task.payload, task.event);
+    } catch (error) {
+      this.inThrew(task, handler, error);
+      return undefined;
+    }
+    return pending.then(
+      (outcome) =>
+        outcome instanceof Returned
+          ? this.inReturned(task, handler, outcome.value, startedAt)
+          : this.inAnswered(task, handler, outcome, startedAt),
+      (error: unknown) => this.inThrew(task, handler, error),
+    );
+  }
+
+  /** Nest's call for an enhanced handler, bound to this channel's instance on first use. */
+  private enhancedCall(handler: ChannelHandler): EnhancedCall {
+    const calls = (this.enhanced ??= new Array<EnhancedCall | undefined>(this.definition.enhancedCount));
+    let call = calls[handler.slot];
+    if (call === undefined) {
+      call = handler.enhance!(this.instance);
+      calls[handler.slot] = call;
+    }
+    return call;
+  }
+
+  /** An exception filter's answer to a request: a result helper counts as the handler's result; any other value is the error reply. */
+  private inAnswered(task: Task, handler: ChannelHandler, answer: unknown, startedAt: number): void {
+    if (answer instanceof Reply || answer instanceof NoReply || answer instanceof Stop) {
+      this.inReturned(task, handler, answer, startedAt);
+      return;
+    }
+    this.inReturned(task, handler, new Reply('error', answer), startedAt);
+  }
+
+  private inReturned(task: Task, handler: ChannelHandler, result: unknown, startedAt: number): void {
     this.currentRef = null;
     if (startedAt >= 0) {
       const level = this.definition.options.logHandleIn as LogLevel;
       this.logger[level](
-        `HANDLED ${task.event} INCOMING ON ${this.topic} (${this.definition.name}.${method}) in ${(performance.now() - startedAt).toFixed(2)}ms`,
+        `HANDLED ${task.event} INCOMING ON ${this.topic} (${handler.where}) in ${(performance.now() - startedAt).toFixed(2)}ms`,
       );
     }
     // The channel ended while the handler ran (e.g. a push it made could not be encoded): nothing follows its end frame.
@@ -629,27 +727,27 @@ export class ChannelServer implements Subscriber {
       }
       if (result instanceof Stop) {
         if (result.reply !== null) this.writeReply(task.ref, result.reply.status, result.reply.response);
-        this.stopWith(result.reason, `${this.definition.name}.${method}`);
+        this.stopWith(result.reason, handler.where);
         return;
       }
       this.writeReply(task.ref, 'ok', result);
     } catch (error) {
       // The reply could not be encoded (e.g. a binary field over 255 bytes): that is a crash (P-53).
-      this.crash(error, `${this.definition.name}.${method}`, task.event, true);
+      this.crash(error, handler.where, task.event, true);
     }
   }
 
-  private inThrew(task: Task, method: string, error: unknown): void {
+  /** A thrown ChannelError, WsException or HttpException (a guard's refusal included) is an error reply; anything else crashes the channel. */
+  private inThrew(task: Task, handler: ChannelHandler, error: unknown): void {
     this.currentRef = null;
-    if (error instanceof ChannelError) {
+    const answer = answerFor(error);
+    if (answer !== NO_ANSWER) {
       // Once the channel has ended (a refused write crashed it meanwhile), nothing follows its end frame.
       if (this.state === State.Closed) return;
-      this.writeSafely(() =>
-        this.connection.serializer.encodeReply(this.joinRef, task.ref, this.topic, 'error', error.payload),
-      );
+      this.writeSafely(() => this.connection.serializer.encodeReply(this.joinRef, task.ref, this.topic, 'error', answer));
       return;
     }
-    this.crash(error, `${this.definition.name}.${method}`, task.event, true);
+    this.crash(error, handler.where, task.event, true);
   }
 
   // ── Leave (PROTOCOL.md 4.5) ──────────────────────────────────────────────
@@ -662,21 +760,21 @@ export class ChannelServer implements Subscriber {
   // ── handle_out and handle_info (PROTOCOL.md 5.5) ─────────────────────────
 
   private runOut(task: Task): PromiseLike<unknown> | undefined {
-    const method = this.definition.handleOut.get(task.event);
-    if (method === undefined) {
+    const handler = this.definition.handleOut.get(task.event);
+    if (handler === undefined) {
       this.crash(new Error(MESSAGES.noHandleOut(this.definition.name, task.event)), null, task.event, false);
       return undefined;
     }
-    return this.callCallback(method, [task.payload, this.socket, task.event], task.event);
+    return this.callCallback(handler.method, [task.payload, this.socket, task.event], task.event);
   }
 
   private runInfo(task: Task): PromiseLike<unknown> | undefined {
-    const method = this.definition.handleInfo;
-    if (method === null) {
+    const handler = this.definition.handleInfo;
+    if (handler === null) {
       this.logger.warn(MESSAGES.noHandleInfo(this.definition.name, this.topic));
       return undefined;
     }
-    return this.callCallback(method, [task.payload, this.socket], null);
+    return this.callCallback(handler.method, [task.payload, this.socket], null);
   }
 
   /**
@@ -796,12 +894,12 @@ export class ChannelServer implements Subscriber {
 
   /** Runs `@Terminate` once, bounded by `shutdownTimeout`; never rejects. */
   private runTerminate(reason: unknown): Promise<void> {
-    const method = this.definition.terminate;
-    if (method === null || this.instance === null) return Promise.resolve();
-    const where = `${this.definition.name}.${method}`;
+    const handler = this.definition.terminate;
+    if (handler === null || this.instance === null) return Promise.resolve();
+    const where = handler.where;
     let result: unknown;
     try {
-      result = this.instance[method](reason, this.socket);
+      result = this.instance[handler.method](reason, this.socket);
     } catch (error) {
       this.logger.error(`${where} threw: ${stackOf(error)}`);
       return Promise.resolve();

@@ -1,9 +1,13 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable, Logger, type Type } from '@nestjs/common';
+import { DiscoveryService, ModuleRef } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { CHANNELS_MOUNT_OPTIONS } from '../channels.constants.js';
+import { ChannelsConfigurationError } from '../errors/errors.js';
 import type { ResolvedChannelsOptions } from '../interfaces/channels-module-options.interface.js';
 import type { ConnectInfo, SocketHandler } from '../interfaces/socket-handler.interface.js';
 import type { PubSub } from '../pubsub/pubsub.js';
+import type { EnhancedCall } from '../registry/channel-definition.js';
+import { CONNECT_ARGS, ChannelContextCreator } from '../registry/channel-context-creator.js';
 import type { ChannelRegistry } from '../registry/channel.registry.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
 import { SocketAcceptor, type ConnectOutcome } from './socket-acceptor.js';
@@ -48,14 +52,14 @@ export class ChannelsMount implements MountContext {
     return this.ready;
   }
 
-  /** @internal Called by ChannelsHost at module init. */
-  async configure(registry: ChannelRegistry, pubsub: PubSub): Promise<void> {
-    const handler = await this.resolveHandler();
-    this.ready = { registry, pubsub, acceptor: new SocketAcceptor(this.options, handler) };
+  /** @internal Called by ChannelsHost at module init, with the app-wide services it holds. */
+  async configure(registry: ChannelRegistry, pubsub: PubSub, discovery: DiscoveryService, contextCreator: ChannelContextCreator): Promise<void> {
+    const acceptor = await this.prepareAcceptor(discovery, contextCreator);
+    this.ready = { registry, pubsub, acceptor };
     this.logger.log(`serving ${registry.size} channel pattern(s) at ${this.options.websocketPath}`);
   }
 
-  /** Runs the connect step (vsn, connect, id). */
+  /** Runs the connect step (vsn, guards and connect, id). */
   accept(params: Record<string, any>, info: ConnectInfo): Promise<ConnectOutcome> {
     return this.setup.acceptor.accept(params, info);
   }
@@ -67,14 +71,38 @@ export class ChannelsMount implements MountContext {
     return connection;
   }
 
-  private async resolveHandler(): Promise<SocketHandler | null> {
+  /**
+   * The socket handler, as its own host module provides it, and its
+   * `connect` behind the guards (and other enhancers) on its class or method
+   * or app-wide, as Nest calls gateway handlers.
+   */
+  private async prepareAcceptor(discovery: DiscoveryService, contextCreator: ChannelContextCreator): Promise<SocketAcceptor> {
     const type = this.options.socket;
-    if (type === null) return null;
-    try {
-      return this.moduleRef.get(type, { strict: false });
-    } catch {
-      // Not registered as a provider: build it with its dependencies, as Nest would.
-      return this.moduleRef.create(type);
+    if (type === null) return new SocketAcceptor(this.options, null);
+    const wrappers = discovery.getProviders().filter((wrapper) => wrapper.metatype === type && !wrapper.isAlias);
+    if (new Set(wrappers.map((wrapper) => wrapper.host)).size > 1) {
+      throw new ChannelsConfigurationError(
+        `the socket handler ${type.name} is a provider of several modules (${wrappers.map((w) => w.host?.name).join(', ')}); provide it in one`,
+      );
     }
+    const wrapper = wrappers[0];
+    const handler = await this.handlerInstance(type, wrapper);
+    let guarded: EnhancedCall | null = null;
+    if (contextCreator.needsContext(type, 'connect')) {
+      if (wrapper === undefined) {
+        throw new ChannelsConfigurationError(
+          `the socket handler ${type.name} has guards, interceptors, pipes, filters or parameter decorators (its own or app-wide), which Nest resolves only for a provider: add ${type.name} to a module's providers`,
+        );
+      }
+      guarded = contextCreator.prepare({ type, method: 'connect', inquirerId: wrapper.id, positional: CONNECT_ARGS })(handler);
+    }
+    return new SocketAcceptor(this.options, handler, guarded);
+  }
+
+  private async handlerInstance(type: Type<SocketHandler>, wrapper: InstanceWrapper | undefined): Promise<SocketHandler> {
+    if (wrapper !== undefined && wrapper.isDependencyTreeStatic() && !wrapper.isTransient) return wrapper.instance as SocketHandler;
+    // Not a provider (built with what this mount's module can inject, as before), or a transient provider (one instance for the mount).
+    const moduleRef = wrapper?.host?.getProviderByKey(ModuleRef).instance as ModuleRef | undefined;
+    return (moduleRef ?? this.moduleRef).create(type);
   }
 }

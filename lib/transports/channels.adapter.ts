@@ -6,14 +6,16 @@
  * How an upgrade travels: one `upgrade` listener on the HTTP server routes
  * by path. A channels mount's `<path>/websocket` goes through the origin
  * check, `vsn` negotiation and the socket handler's `connect` (PROTOCOL.md
- * 1.3 to 1.7) before the handshake completes; a refusal answers 403. Any
- * other path goes to the `ws` gateway registered for it, or is destroyed as
- * Nest's `WsAdapter` does. Plain HTTP requests to a mount's WebSocket path
- * get 400 (P-07).
+ * 1.3 to 1.7) before the handshake completes; a refusal answers 403, a
+ * `connect` that outlives `connectTimeout` 503. Any other path goes to the
+ * `ws` gateway registered for it, matched as Nest's `WsAdapter` matches, or
+ * is destroyed as it does. Plain HTTP requests to a mount's WebSocket path
+ * get 400 (P-07): they are answered at the Node HTTP server, before the
+ * app's own request handler, so this works the same on Express and Fastify.
  */
 import { Logger, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
-import type { IncomingMessage, ServerResponse, Server as HttpServer } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ChannelsHost } from '../channels.host.js';
@@ -30,6 +32,9 @@ type OriginCheck = ReturnType<typeof compileOriginCheck>;
 
 /** Accepted connect outcomes waiting for their handshake to complete, keyed by request. */
 const pending = new WeakMap<IncomingMessage, { outcome: ConnectOutcome & { accepted: true }; mount: ChannelsMount }>();
+
+/** The HTTP status of a refused upgrade. */
+type RefusalStatus = 400 | 403 | 500 | 503;
 
 const logger = new Logger('ChannelsAdapter');
 
@@ -57,14 +62,21 @@ export class ChannelsAdapter extends WsAdapter {
   private readonly http: HttpServer;
   private readonly upgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer): void =>
     this.routeUpgrade(request, socket, head);
+  /** The app's own request listeners (Express's or Fastify's), called for every request that is not ours. */
+  private readonly appListeners: RequestListener[];
+  private readonly requestListener = (request: IncomingMessage, response: ServerResponse): void => {
+    if (this.routeHttp(request, response)) return;
+    for (const listener of this.appListeners) listener.call(this.http, request, response);
+  };
 
   constructor(private readonly app: INestApplication) {
     super(app);
     this.http = app.getHttpServer() as HttpServer;
     this.http.on('upgrade', this.upgradeListener);
-    app.use((request: IncomingMessage, response: ServerResponse, next: () => void) =>
-      this.routeHttp(request, response, next),
-    );
+    // Put ourselves in front of the app's request handler, whatever the platform.
+    this.appListeners = this.http.listeners('request') as RequestListener[];
+    this.http.removeAllListeners('request');
+    this.http.on('request', this.requestListener);
   }
 
   // ── Nest's WsAdapter for ordinary gateways, behind our one upgrade listener ──
@@ -81,6 +93,8 @@ export class ChannelsAdapter extends WsAdapter {
 
   override async dispose(): Promise<void> {
     this.http.off('upgrade', this.upgradeListener);
+    this.http.off('request', this.requestListener);
+    for (const listener of this.appListeners) this.http.on('request', listener);
     for (const wss of this.servers.values()) wss.close();
     this.servers.clear();
     await super.dispose();
@@ -101,13 +115,22 @@ export class ChannelsAdapter extends WsAdapter {
   }
 
   private routeUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    let pathname: string;
     try {
-      const pathname = pathOf(request.url);
+      pathname = pathOf(request);
+    } catch (error) {
+      // As Nest's WsAdapter answers an upgrade whose URL it cannot parse.
+      logger.warn(`upgrade for ${describe(request.url)} has a URL that cannot be parsed: ${describe(error)}`);
+      abort(socket, 400);
+      return;
+    }
+    try {
       const mount = this.host?.mountForWebsocket(pathname);
       if (mount !== undefined) {
         this.upgradeChannels(mount, request, socket, head);
         return;
       }
+      // Gateways on the app's server, whatever the time they were registered, matched as WsAdapter matches them.
       for (const wss of (this.wsServersRegistry.get(GATEWAY_PORT) ?? []) as Array<WebSocketServer & { path: string }>) {
         if (wss.path === pathname) {
           wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
@@ -121,13 +144,11 @@ export class ChannelsAdapter extends WsAdapter {
     }
   }
 
-  /** Plain HTTP to a mount's WebSocket path: 400, naming the bad header for a GET (P-07). */
-  private routeHttp(request: IncomingMessage, response: ServerResponse, next: () => void): void {
+  /** Plain HTTP to a mount's WebSocket path: 400, naming the bad header for a GET (P-07). True when answered here. */
+  private routeHttp(request: IncomingMessage, response: ServerResponse): boolean {
     const host = this.host;
-    if (host === null || host.mountForWebsocket(pathOf(request.url)) === undefined) {
-      next();
-      return;
-    }
+    // Every HTTP request of the app passes here: a plain string cut, no URL parsing.
+    if (host === null || host.mountForWebsocket(rawPathOf(request.url)) === undefined) return false;
     let body = '';
     if (request.method === 'GET') {
       const connection = String(request.headers.connection ?? '').toLowerCase();
@@ -137,6 +158,7 @@ export class ChannelsAdapter extends WsAdapter {
     }
     response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     response.end(body);
+    return true;
   }
 
   // ── The channels upgrade (PROTOCOL.md 1.4) ───────────────────────────────
@@ -169,7 +191,7 @@ export class ChannelsAdapter extends WsAdapter {
         // body on it and PROTOCOL.md 1.4 wants the 403 empty (P-05, P-06, P-08).
         verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean) => void) => {
           this.verify(mount, checkOrigin, info.req).then(
-            (ok) => (ok ? done(true) : abort(info.req.socket, 403)),
+            (refusal) => (refusal === null ? done(true) : abort(info.req.socket, refusal)),
             (error: unknown) => {
               logger.error(`connect failed unexpectedly: ${describe(error)}`);
               abort(info.req.socket, 500);
@@ -182,15 +204,16 @@ export class ChannelsAdapter extends WsAdapter {
     return wss;
   }
 
+  /** Null to accept, or the status to refuse the upgrade with. */
   private async verify(
     mount: ChannelsMount,
     checkOrigin: OriginCheck,
     request: IncomingMessage,
-  ): Promise<boolean> {
+  ): Promise<RefusalStatus | null> {
     const origin = originOf(request.headers);
     if (!checkOrigin(origin, request.headers.host)) {
       logger.error(`origin of request ${describe(origin)} is not allowed on ${mount.options.path} (checkOrigin); refusing with 403`);
-      return false;
+      return 403;
     }
     const uri = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
     const info: ConnectInfo = {
@@ -200,9 +223,9 @@ export class ChannelsAdapter extends WsAdapter {
       transport: 'websocket',
     };
     const outcome = await mount.accept(parseConnectParams(uri.search.slice(1)), info);
-    if (!outcome.accepted) return false;
+    if (!outcome.accepted) return outcome.status;
     pending.set(request, { outcome, mount });
-    return true;
+    return null;
   }
 
   private opened(ws: WebSocket, request: IncomingMessage): void {
@@ -227,10 +250,16 @@ export class ChannelsAdapter extends WsAdapter {
   }
 }
 
-function pathOf(url: string | undefined): string {
+/** The path of a request URL, cut at the query. */
+function rawPathOf(url: string | undefined): string {
   if (url === undefined) return '/';
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
+}
+
+/** The request's path exactly as Nest's `WsAdapter` reads it (a WHATWG URL's pathname); throws on a URL it cannot parse. */
+function pathOf(request: IncomingMessage): string {
+  return new URL(request.url ?? '/', `ws://${request.headers.host}/`).pathname;
 }
 
 const STATUS_TEXT: Record<number, string> = {

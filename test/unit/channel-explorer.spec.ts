@@ -112,8 +112,8 @@ describe('ChannelExplorer at start-up', () => {
     try {
       const mount = module.get(ChannelsHost).mounts[0]!;
       const definition = mount.registry.match('stacked')!;
-      assert.equal(definition.handleIn.get('a'), 'both');
-      assert.equal(definition.handleIn.get('b'), 'both');
+      assert.equal(definition.handleIn.get('a')?.method, 'both');
+      assert.equal(definition.handleIn.get('b')?.method, 'both');
       assert.equal(definition.handleIn.size, 2);
     } finally {
       await module.close();
