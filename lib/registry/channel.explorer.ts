@@ -210,6 +210,13 @@ export class ChannelExplorer {
   ): ChannelHandler {
     const where = `${type.name}.${method}`;
     if (!this.contextCreator.needsContext(type, method)) return { method, where, slot: -1, enhance: null };
+    const decorated = this.accessor.paramDecorators(type, method);
+    if (decorated !== undefined) {
+      const indexes = new Set(Object.values(decorated).map((param) => param.index));
+      const declared = (type.prototype as Record<string, Function>)[method]!.length;
+      const bare = Array.from({ length: declared }, (_, index) => index).filter((index) => !indexes.has(index));
+      if (bare.length > 0) this.logger.warn(MESSAGES.undecoratedParams(where, bare));
+    }
     const bind = this.contextCreator.prepare({ type, method, inquirerId: wrapper.id, positional });
     return { method, where, slot, enhance: (instance) => bind(instance, contextIdOf(instance)) };
   }
