@@ -9,13 +9,19 @@
  *   --redis-url URL          default redis://127.0.0.1:6379
  *   --key-prefix PREFIX      RedisPubSub keyPrefix, so runs never hear each other
  *   --max-buffered BYTES     ChannelsModule maxBufferedBytes (default: the library's)
+ *   --enhancers none|guard-pipe
+ *                            guard-pipe serves `bench:*` with a class guard that lets
+ *                            everyone in and `ping` validated by ValidationPipe against a
+ *                            DTO (`@MessageBody() dto: PingDto`): the cost of enhancers
  *
  * Channel `bench:*`: join ok; `ping` replies with its payload; `blast` {n, size}
  * broadcasts n × `msg` {i, body} to the topic, then replies ok.
  */
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
+import { Injectable, Module, UseGuards, UsePipes, ValidationPipe, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { MessageBody } from '@nestjs/websockets';
+import { IsOptional, IsString } from 'class-validator';
 import {
   Channel,
   ChannelsAdapter,
@@ -51,6 +57,32 @@ class BenchChannel {
   }
 }
 
+/** Lets every join and request through, after looking at the socket as a real guard would. */
+@Injectable()
+class AllowGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    return context.switchToWs().getClient<ChannelSocket>().topic.startsWith('bench:');
+  }
+}
+
+/** The load generator's ping payload: `{ body: 'xxx…' }`. */
+class PingDto {
+  @IsOptional()
+  @IsString()
+  body?: string;
+}
+
+/** `BenchChannel` behind a guard, with `ping` validated: the same work plus what enhancers cost. */
+@Channel('bench:*', { logJoin: false, logHandleIn: false })
+@UseGuards(AllowGuard)
+class GuardedBenchChannel extends BenchChannel {
+  @HandleIn('ping')
+  @UsePipes(new ValidationPipe())
+  override ping(@MessageBody() payload: PingDto) {
+    return payload;
+  }
+}
+
 async function makePubSub(): Promise<PubSub | undefined> {
   if (arg('pubsub', 'local') !== 'redis') return undefined;
   const { RedisPubSub } = await import('../../lib/redis/index.js');
@@ -72,7 +104,11 @@ async function main(): Promise<void> {
       ...(maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}),
     };
 
-    @Module({ imports: [ChannelsModule.forRoot(options)], providers: [BenchChannel] })
+    const enhanced = arg('enhancers', 'none') === 'guard-pipe';
+    @Module({
+      imports: [ChannelsModule.forRoot(options)],
+      providers: enhanced ? [GuardedBenchChannel, AllowGuard] : [BenchChannel],
+    })
     class AppModule {}
 
     const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });

@@ -16,7 +16,6 @@ export const ERROR_CODE = {
   pubsubUnavailable: 'ERR_CHANNELS_PUBSUB_UNAVAILABLE',
   closed: 'ERR_CHANNELS_CLOSED',
   guardRefused: 'ERR_CHANNELS_GUARD_REFUSED',
-  connectTimeout: 'ERR_CHANNELS_CONNECT_TIMEOUT',
 } as const;
 
 /** One of the `ERROR_CODE` values. @publicApi */

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Injectable, Module } from '@nestjs/common';
+import { Injectable, Module, UseGuards } from '@nestjs/common';
+import { MessageBody } from '@nestjs/websockets';
 import { Test } from '@nestjs/testing';
 import { Channel } from '../../lib/decorators/channel.decorator.js';
 import { Intercept } from '../../lib/decorators/intercept.decorator.js';
@@ -306,5 +307,43 @@ describe('ChannelExplorer: prefix handlers, mounts and async options', () => {
     const module = await Test.createTestingModule({ imports: [ChannelsModule.forRoot(), One, Two] }).compile();
     await assert.rejects(module.init(), /Stacked is a provider of two modules \(One and Two\)/);
     await module.close().catch(() => undefined);
+  });
+});
+
+class NoopGuard {
+  canActivate() {
+    return true;
+  }
+}
+
+@Channel('warned:*')
+@Intercept(['news'])
+class Warned {
+  @Join() join() {}
+  @HandleIn('half')
+  half(@MessageBody() _body: unknown, _socket: unknown) {}
+  @HandleOut('news')
+  @UseGuards(NoopGuard)
+  news() {}
+}
+
+describe('ChannelExplorer warnings about enhancers', () => {
+  it('warns about enhancers on @HandleOut (they do not run) and about undecorated parameters next to decorated ones', async () => {
+    const logs = LogCapture.install();
+    let warnings: string[];
+    try {
+      assert.equal(await bootError([Warned, NoopGuard], logs), null);
+    } finally {
+      logs.restore();
+      warnings = logs.find('warn', '').map((entry) => String(entry.message));
+    }
+    assert.ok(
+      warnings.some((w) => w.startsWith('Warned.news: guards, interceptors, pipes, filters and parameter decorators run on @Join and @HandleIn only')),
+      `warnings: ${JSON.stringify(warnings)}`,
+    );
+    assert.ok(
+      warnings.some((w) => w.startsWith('Warned.half has parameter decorators, so its other parameters (index 1) receive undefined')),
+      `warnings: ${JSON.stringify(warnings)}`,
+    );
   });
 });
