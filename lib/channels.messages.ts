@@ -42,6 +42,10 @@ export const MESSAGES = {
     `${where}: guards, interceptors, pipes, filters and parameter decorators run on @Join and @HandleIn only; the ones on this method are ignored`,
   undecoratedParams: (where: string, indexes: number[]) =>
     `${where} has parameter decorators, so its other parameters (index ${indexes.join(', ')}) receive undefined; decorate every parameter (e.g. @ConnectedSocket()) or none`,
+  socketHandlerInModules: (handler: string, modules: string) =>
+    `the socket handler ${handler} is a provider of several modules (${modules}); provide it in one`,
+  socketHandlerNotProvided: (handler: string) =>
+    `the socket handler ${handler} has guards, interceptors, pipes, filters or parameter decorators (its own or app-wide), which Nest resolves only for a provider: add ${handler} to a module's providers`,
   connectTimedOut: (handler: string, limitMs: number, peer: string) =>
     `${handler}.connect from ${peer} did not settle within ${limitMs}ms (connectTimeout); answering the upgrade with 503`,
   previousCutOff: (channel: string, topic: string, limitMs: number) =>

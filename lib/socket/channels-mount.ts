@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type Type } from '@nestjs/common';
 import { DiscoveryService, ModuleRef } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { CHANNELS_MOUNT_OPTIONS } from '../channels.constants.js';
+import { MESSAGES } from '../channels.messages.js';
 import { ChannelsConfigurationError } from '../errors/errors.js';
 import type { ResolvedChannelsOptions } from '../interfaces/channels-module-options.interface.js';
 import type { ConnectInfo, SocketHandler } from '../interfaces/socket-handler.interface.js';
@@ -81,18 +82,14 @@ export class ChannelsMount implements MountContext {
     if (type === null) return new SocketAcceptor(this.options, null);
     const wrappers = discovery.getProviders().filter((wrapper) => wrapper.metatype === type && !wrapper.isAlias);
     if (new Set(wrappers.map((wrapper) => wrapper.host)).size > 1) {
-      throw new ChannelsConfigurationError(
-        `the socket handler ${type.name} is a provider of several modules (${wrappers.map((w) => w.host?.name).join(', ')}); provide it in one`,
-      );
+      throw new ChannelsConfigurationError(MESSAGES.socketHandlerInModules(type.name, wrappers.map((w) => w.host?.name).join(', ')));
     }
     const wrapper = wrappers[0];
     const handler = await this.handlerInstance(type, wrapper);
     let guarded: EnhancedCall | null = null;
     if (contextCreator.needsContext(type, 'connect')) {
       if (wrapper === undefined) {
-        throw new ChannelsConfigurationError(
-          `the socket handler ${type.name} has guards, interceptors, pipes, filters or parameter decorators (its own or app-wide), which Nest resolves only for a provider: add ${type.name} to a module's providers`,
-        );
+        throw new ChannelsConfigurationError(MESSAGES.socketHandlerNotProvided(type.name));
       }
       guarded = contextCreator.prepare({ type, method: 'connect', inquirerId: wrapper.id, positional: CONNECT_ARGS })(handler);
     }

@@ -347,3 +347,23 @@ describe('ChannelExplorer warnings about enhancers', () => {
     );
   });
 });
+
+@Injectable()
+@UseGuards(NoopGuard)
+class UnlistedSocket {
+  connect() {
+    return true;
+  }
+}
+
+describe('ChannelsMount: a guarded socket handler', () => {
+  it('refuses to start when the socket handler has guards but is no module\'s provider (Nest could not resolve them)', async () => {
+    const module = await Test.createTestingModule({ imports: [ChannelsModule.forRoot({ socket: UnlistedSocket })], providers: [Stacked] }).compile();
+    await assert.rejects(module.init(), {
+      name: 'ChannelsConfigurationError',
+      message:
+        "the socket handler UnlistedSocket has guards, interceptors, pipes, filters or parameter decorators (its own or app-wide), which Nest resolves only for a provider: add UnlistedSocket to a module's providers",
+    });
+    await module.close().catch(() => undefined);
+  });
+});
