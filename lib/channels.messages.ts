@@ -29,7 +29,29 @@ export const MESSAGES = {
   malformed: (peer: string, reason: string) => `malformed frame from ${peer}: ${reason}; closing with 1011`,
   slowConsumer: (peer: string, bytes: number, limit: number) =>
     `closing slow consumer ${peer}: ${bytes} bytes unsent exceed maxBufferedBytes ${limit}`,
+  serving: (count: number, patterns: string, websocketPath: string) =>
+    `serving ${count} channel pattern(s) at ${websocketPath}: ${patterns}`,
+  noChannels: (websocketPath: string) =>
+    `no @Channel class serves ${websocketPath}, so every join gets "unmatched topic": ` +
+    'add your channel classes to the providers of a module (e.g. providers: [RoomChannel])',
+  adapterMissing: (websocketPath: string) =>
+    `ChannelsAdapter is not installed, so nothing answers WebSocket upgrades at ${websocketPath} (clients get 404): ` +
+    'call app.useWebSocketAdapter(new ChannelsAdapter(app)) before app.listen()',
+  channelNotProvided: (channel: string, pattern: string) =>
+    `${channel} has @Channel('${pattern}') but is not a provider of this app, so no join reaches it: ` +
+    `add it to the providers of a module (e.g. providers: [${channel}])`,
+  unmatchedJoin: (topic: string, mount: string, patterns: string) =>
+    patterns === ''
+      ? `ignoring join of unmatched topic "${clip(topic)}" on ${mount}: this mount serves no channel; ` +
+        'add your @Channel classes to the providers of a module'
+      : `ignoring join of unmatched topic "${clip(topic)}" on ${mount}: no pattern matches it (served: ${patterns}); ` +
+        'a @Channel class for it must be in the providers of a module',
 };
+
+/** A client-chosen string cut to a length fit for a log line. */
+function clip(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
 
 /** A short, safe description of any value for a message. */
 export function describe(value: unknown): string {
