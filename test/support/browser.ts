@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { REPO_ROOT } from './repo-root.js';
 
 /** Where Debian's `chromium` package puts the browser; `CHROMIUM_PATH` overrides it. */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -27,9 +27,6 @@ const CHROMIUM_ARGS = [
 
 /** Every wait in a page (locators, navigation) gives up after this many ms. */
 const PAGE_TIMEOUT_MS = 10_000;
-
-/** The repository root, from dist/test/support/. */
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 export interface BrowserSession {
   readonly context: BrowserContext;
