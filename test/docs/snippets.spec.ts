@@ -51,18 +51,23 @@ describe('the documentation examples', () => {
     await compiled;
   });
 
-  it("passes the README's kit test against the README's own RoomChannel", async () => {
+  it("passes every test the documentation shows, the README's kit test against the README's own RoomChannel first", async () => {
     await compiled;
-    const result = await run(process.execPath, ['--test', join(README, 'test', 'room.channel.spec.js')], {
-      cwd: README,
-      // Unset, or node would take this for a file of the outer run and run nothing.
-      env: { NODE_TEST_CONTEXT: undefined },
-      timeoutMs: 60_000,
-    });
-    const report = `${result.stdout}${result.stderr}`;
-    assert.equal(result.code, 0, report);
-    assert.match(report, /^# pass 4$/m, report);
-    assert.match(report, /^# fail 0$/m, report);
+    const specs = files.filter((file) => file.path.endsWith('.spec.ts'));
+    assert.equal(specs[0]?.doc, 'README.md');
+    for (const spec of specs) {
+      const folder = join(ROOT, folderOf(spec.doc));
+      const result = await run(process.execPath, ['--test', spec.path.replace(/\.ts$/, '.js')], {
+        cwd: folder,
+        // Unset, or node would take this for a file of the outer run and run nothing.
+        env: { NODE_TEST_CONTEXT: undefined },
+        timeoutMs: 60_000,
+      });
+      const report = `${result.stdout}${result.stderr}`;
+      const tests = [...spec.text.matchAll(/^\s*it\(/gm)].length;
+      assert.equal(result.code, 0, `${spec.doc}, ${spec.path}:\n${report}`);
+      assert.match(report, new RegExp(`^# pass ${tests}$`, 'm'), `${spec.doc}, ${spec.path}:\n${report}`);
+    }
   });
 
   it("runs the README's app and its Node client as written: join, ping reply, broadcast through @HandleOut", async () => {
