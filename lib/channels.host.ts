@@ -7,10 +7,12 @@ import {
   Injectable,
   Logger,
   type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
-import { DiscoveryService } from '@nestjs/core';
+import { DiscoveryService, HttpAdapterHost } from '@nestjs/core';
+import type { Server } from 'node:net';
 import { describe } from './channels.messages.js';
 import { ChannelsConfigurationError } from './errors/errors.js';
 import { LocalPubSub } from './pubsub/local.pubsub.js';
@@ -21,16 +23,30 @@ import { ChannelRegistry } from './registry/channel.registry.js';
 import { ChannelsMount } from './socket/channels-mount.js';
 
 @Injectable()
-export class ChannelsHost implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+export class ChannelsHost
+  implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   readonly pubsubProxy = new PubSubProxy();
   private readonly logger = new Logger('ChannelsHost');
   private mountList: ChannelsMount[] = [];
   private draining = false;
+  private adapterInstalled = false;
+  /** The HTTP server whose `listening` event we wait for, to say what is served there. */
+  private listeningOn: Server | null = null;
+  private readonly announce = (): void => {
+    for (const mount of this.mountList) mount.announce(this.adapterInstalled);
+  };
 
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly explorer: ChannelExplorer,
+    private readonly httpAdapterHost: HttpAdapterHost,
   ) {}
+
+  /** @internal Called by `ChannelsAdapter` when it attaches to this app's HTTP server. */
+  adapterAttached(): void {
+    this.adapterInstalled = true;
+  }
 
   get mounts(): readonly ChannelsMount[] {
     return this.mountList;
@@ -76,6 +92,22 @@ export class ChannelsHost implements OnModuleInit, BeforeApplicationShutdown, On
     this.mountList = mounts;
   }
 
+  /**
+   * Once the app's HTTP server listens, each mount says what it serves, or
+   * why clients will find nothing (no `ChannelsAdapter`, no channel). An app
+   * that never listens (the test kit, an application context) says nothing.
+   */
+  onApplicationBootstrap(): void {
+    const server = this.httpAdapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (server === undefined || typeof server.once !== 'function') return;
+    if (server.listening) {
+      this.announce();
+      return;
+    }
+    this.listeningOn = server;
+    server.once('listening', this.announce);
+  }
+
   /** The mount whose WebSocket path is `pathname`, if any. */
   mountForWebsocket(pathname: string): ChannelsMount | undefined {
     for (const mount of this.mountList) if (mount.options.websocketPath === pathname) return mount;
@@ -95,6 +127,8 @@ export class ChannelsHost implements OnModuleInit, BeforeApplicationShutdown, On
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.listeningOn?.off('listening', this.announce);
+    this.listeningOn = null;
     try {
       await this.pubsubProxy.delegate.close();
     } catch (error) {

@@ -38,6 +38,23 @@ export const MESSAGES = {
     `cannot encode broadcast '${event}' on ${topic} for ${vsn} subscribers, who do not get it: ${reason}`,
   previousCutOff: (channel: string, topic: string, limitMs: number) =>
     `${channel} on ${topic}: the join and messages queued before a duplicate join did not finish within ${limitMs}ms (shutdownTimeout); the duplicate join replaces the channel now`,
+  serving: (count: number, patterns: string, websocketPath: string) =>
+    `serving ${count} channel pattern(s) at ${websocketPath}: ${patterns}`,
+  noChannels: (websocketPath: string) =>
+    `no @Channel class serves ${websocketPath}, so every join gets "unmatched topic": ` +
+    'add your channel classes to the providers of a module (e.g. providers: [RoomChannel])',
+  adapterMissing: (websocketPath: string) =>
+    `ChannelsAdapter is not installed, so nothing answers WebSocket upgrades at ${websocketPath} (clients get 404): ` +
+    'call app.useWebSocketAdapter(new ChannelsAdapter(app)) before app.listen()',
+  channelNotProvided: (channel: string, pattern: string) =>
+    `${channel} has @Channel('${pattern}') but is not a provider of this app, so no join reaches it: ` +
+    `add it to the providers of a module (e.g. providers: [${channel}])`,
+  unmatchedJoin: (topic: string, mount: string, patterns: string) =>
+    patterns === ''
+      ? `ignoring join of unmatched topic ${describe(topic)} on ${mount}: this mount serves no channel; ` +
+        'add your @Channel classes to the providers of a module'
+      : `ignoring join of unmatched topic ${describe(topic)} on ${mount}: no pattern matches it (served: ${patterns}); ` +
+        'a @Channel class for it must be in the providers of a module',
 };
 
 // ── Describing values for log lines and error messages ─────────────────────

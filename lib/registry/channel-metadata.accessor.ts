@@ -8,7 +8,7 @@ import {
   JOIN_METADATA,
   TERMINATE_METADATA,
 } from '../channels.constants.js';
-import type { ChannelMetadata } from '../decorators/channel.decorator.js';
+import { DECLARED_CHANNELS, type ChannelMetadata } from '../decorators/channel.decorator.js';
 
 /** The one reader of channel metadata; tolerant of odd targets. */
 @Injectable()
@@ -16,6 +16,11 @@ export class ChannelMetadataAccessor {
   channel(target: unknown): ChannelMetadata | undefined {
     if (typeof target !== 'function') return undefined;
     return Reflect.getMetadata(CHANNEL_METADATA, target) as ChannelMetadata | undefined;
+  }
+
+  /** Every class decorated with `@Channel` so far in this process, provider or not. */
+  declaredChannels(): ReadonlySet<Function> {
+    return DECLARED_CHANNELS;
   }
 
   intercepts(target: Function): string[] {

@@ -7,6 +7,7 @@
 import { Injectable, Logger, type Type } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { DEFAULTS } from '../channels.constants.js';
+import { MESSAGES } from '../channels.messages.js';
 import { ChannelsConfigurationError } from '../errors/errors.js';
 import type { ChannelDefinition, ChannelFactory } from './channel-definition.js';
 import { ChannelMetadataAccessor } from './channel-metadata.accessor.js';
@@ -58,6 +59,11 @@ export class ChannelExplorer {
     }
     if (problems.length > 0) {
       throw new ChannelsConfigurationError(`Invalid channel configuration:\n  - ${problems.join('\n  - ')}`);
+    }
+    for (const type of this.accessor.declaredChannels()) {
+      if (!seen.has(type as Type<object>)) {
+        this.logger.warn(MESSAGES.channelNotProvided(type.name, this.accessor.channel(type)!.pattern));
+      }
     }
     this.definitions = definitions;
     return definitions;

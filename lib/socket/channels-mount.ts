@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { CHANNELS_MOUNT_OPTIONS } from '../channels.constants.js';
+import { MESSAGES } from '../channels.messages.js';
 import type { ResolvedChannelsOptions } from '../interfaces/channels-module-options.interface.js';
 import type { ConnectInfo, SocketHandler } from '../interfaces/socket-handler.interface.js';
 import type { PubSub } from '../pubsub/pubsub.js';
@@ -52,7 +53,22 @@ export class ChannelsMount implements MountContext {
   async configure(registry: ChannelRegistry, pubsub: PubSub): Promise<void> {
     const handler = await this.resolveHandler();
     this.ready = { registry, pubsub, acceptor: new SocketAcceptor(this.options, handler) };
-    this.logger.log(`serving ${registry.size} channel pattern(s) at ${this.options.websocketPath}`);
+  }
+
+  /**
+   * @internal Called by ChannelsHost once the HTTP server listens: says what
+   * this mount serves, or why clients will find nothing there.
+   */
+  announce(adapterInstalled: boolean): void {
+    const { websocketPath } = this.options;
+    if (!adapterInstalled) this.logger.warn(MESSAGES.adapterMissing(websocketPath));
+    else if (this.registry.size === 0) this.logger.warn(MESSAGES.noChannels(websocketPath));
+    else this.logger.log(MESSAGES.serving(this.registry.size, this.registry.patterns, websocketPath));
+  }
+
+  /** Logs a join no channel pattern matches, with the patterns this mount serves. */
+  unmatchedJoin(topic: string): void {
+    this.logger.warn(MESSAGES.unmatchedJoin(topic, this.name, this.registry.patterns));
   }
 
   /** Runs the connect step (vsn, connect, id). */

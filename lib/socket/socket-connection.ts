@@ -30,6 +30,8 @@ export interface MountContext {
   readonly pubsub: PubSub;
   /** Live connections of the mount, for drain. */
   readonly connections: Set<SocketConnection>;
+  /** Logs a join that no channel pattern matches. */
+  unmatchedJoin(topic: string): void;
 }
 
 const logger = new Logger('ChannelsSocket');
@@ -217,7 +219,7 @@ export class SocketConnection implements ChannelConnection {
     const { topic, joinRef, ref } = message;
     const definition = this.mount.registry.match(topic);
     if (definition === undefined) {
-      logger.warn(`ignoring join of unmatched topic ${describe(topic)} on ${this.mount.name}`);
+      this.mount.unmatchedJoin(topic);
       this.write(this.serializer.encodeReply(null, ref, topic, 'error', { reason: REASON.unmatchedTopic }));
       return;
     }

@@ -65,6 +65,8 @@ export class ChannelsAdapter extends WsAdapter {
     app.use((request: IncomingMessage, response: ServerResponse, next: () => void) =>
       this.routeHttp(request, response, next),
     );
+    // Lets start-up say whether the channels mounts are really reachable.
+    this.host?.adapterAttached();
   }
 
   // ── Nest's WsAdapter for ordinary gateways, behind our one upgrade listener ──
