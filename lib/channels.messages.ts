@@ -29,6 +29,19 @@ export const MESSAGES = {
   malformed: (peer: string, reason: string) => `malformed frame from ${peer}: ${reason}; closing with 1011`,
   slowConsumer: (peer: string, bytes: number, limit: number) =>
     `closing slow consumer ${peer}: ${bytes} bytes unsent exceed maxBufferedBytes ${limit}`,
+  longPollOverflow: (peer: string, messages: number, bytes: number, maxMessages: number, maxBytes: number) =>
+    `ending the long-poll session of ${peer}: ${messages} frames (${bytes} bytes) wait for a poll, the limit is longpoll.maxBufferedMessages ${maxMessages} / maxBufferedBytes ${maxBytes}`,
+  longPollUnsendable: (peer: string, what: string) =>
+    `${what} frame for the long-poll session of ${peer} dropped: long-poll carries text frames only`,
+  longPollSessionLimit: (path: string, limit: number) =>
+    `refusing a new long-poll session on ${path} with 503: the node holds ${limit} sessions (longpoll.maxSessions)`,
+  longPollBodyTooLarge: (peer: string, limit: number) =>
+    `long-poll POST from ${peer} is over longpoll.maxBodySize (${limit} bytes); answered 400`,
+  longPollBodyRead: (url: string | undefined) =>
+    `long-poll POST on ${url}: the body was read before the long-poll transport saw it (a body parser ahead of ChannelsAdapter?); answered 400`,
+  longPollBadBase64: (peer: string) => `long-poll POST from ${peer} has a line that is neither a JSON frame nor base64; answered 500`,
+  originRefused: (origin: string | undefined, path: string) =>
+    `origin of request ${origin} is not allowed on ${path} (checkOrigin); refusing with 403`,
 };
 
 /** A short, safe description of any value for a message. */

@@ -52,7 +52,8 @@ export class ChannelsMount implements MountContext {
   async configure(registry: ChannelRegistry, pubsub: PubSub): Promise<void> {
     const handler = await this.resolveHandler();
     this.ready = { registry, pubsub, acceptor: new SocketAcceptor(this.options, handler) };
-    this.logger.log(`serving ${registry.size} channel pattern(s) at ${this.options.websocketPath}`);
+    const at = this.options.longpoll === null ? this.options.websocketPath : `${this.options.websocketPath} and ${this.options.longpollPath}`;
+    this.logger.log(`serving ${registry.size} channel pattern(s) at ${at}`);
   }
 
   /** Runs the connect step (vsn, connect, id). */

@@ -53,6 +53,8 @@ export class SocketConnection implements ChannelConnection {
   private ended: Promise<void> | null = null;
   /** Frames received while the socket-id subscription is being confirmed. */
   private held: Array<[Buffer | string, boolean]> | null = null;
+  /** Called once `held` is released (or the connection ends). */
+  private releaseWaiters: Array<() => void> | null = null;
 
   constructor(
     readonly mount: MountContext,
@@ -104,7 +106,7 @@ export class SocketConnection implements ChannelConnection {
   start(): void {
     this.mount.connections.add(this);
     const timeoutMs = this.mount.options.heartbeatTimeoutMs;
-    if (timeoutMs > 0) {
+    if (timeoutMs > 0 && this.transport.expectsHeartbeats) {
       this.idleTimer = setTimeout(this.checkIdle, timeoutMs);
       this.idleTimer.unref();
     }
@@ -129,9 +131,27 @@ export class SocketConnection implements ChannelConnection {
   private readonly releaseHeld = (): void => {
     const held = this.held;
     this.held = null;
-    if (held === null) return;
-    for (const [data, isBinary] of held) this.receive(data, isBinary);
+    if (held !== null) for (const [data, isBinary] of held) this.receive(data, isBinary);
+    this.wakeReleaseWaiters();
   };
+
+  /** True while frames wait for the socket-id subscription (see `start`): `receive` holds them. */
+  get isHolding(): boolean {
+    return this.held !== null;
+  }
+
+  /** Calls `wake` once held frames have been handled, or the connection has ended. */
+  onReleased(wake: () => void): void {
+    if (this.held === null || this.closing) wake();
+    else (this.releaseWaiters ??= []).push(wake);
+  }
+
+  private wakeReleaseWaiters(): void {
+    const waiters = this.releaseWaiters;
+    if (waiters === null) return;
+    this.releaseWaiters = null;
+    for (const wake of waiters) wake();
+  }
 
   // ── Incoming frames (PROTOCOL.md 4.1, 4.2) ───────────────────────────────
 
@@ -275,6 +295,7 @@ export class SocketConnection implements ChannelConnection {
     const terminating: Promise<void>[] = [];
     for (const channel of [...this.channels.values()]) terminating.push(channel.shutdown(reason));
     this.channels.clear();
+    this.wakeReleaseWaiters();
     this.ended = Promise.all(terminating).then(() => undefined);
     return this.ended;
   }

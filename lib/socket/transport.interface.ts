@@ -12,6 +12,12 @@ export interface Transport {
   readonly name: string;
   /** A peer for log lines, e.g. `127.0.0.1:51234`. */
   readonly peer: string;
+  /**
+   * True when the client sends heartbeats, so silence past `heartbeatTimeout`
+   * ends the connection. Long-poll clients send none; that transport ends an
+   * idle session itself.
+   */
+  readonly expectsHeartbeats: boolean;
   /** Writes one frame; never throws; dropped once the transport is closing. */
   send(frame: OutFrame): void;
   /** Writes a fastlaned broadcast shared with other connections; may keep its ready-to-write form in a `FrameSlot` of its own. */

@@ -68,6 +68,7 @@ function joinParts(parts: Buffer[], bytes: number): Buffer {
 
 export class WebSocketTransport implements Transport {
   readonly name = 'websocket';
+  readonly expectsHeartbeats = true;
   connection: SocketConnection | null = null;
   /** Framed bytes gathered this tick, written together by `flush`. */
   private pending: Buffer[] | null = null;
