@@ -20,8 +20,12 @@ const BASE_HEADERS = {
 
 /** Writes a long-poll JSON answer: always HTTP 200, the outcome in `status`. */
 export function writeJson(response: ServerResponse, body: object): void {
+  writeJsonText(response, JSON.stringify(body));
+}
+
+/** `writeJson` for an answer already in JSON text. */
+export function writeJsonText(response: ServerResponse, text: string): void {
   if (response.headersSent || response.destroyed) return;
-  const text = JSON.stringify(body);
   response.writeHead(200, {
     ...BASE_HEADERS,
     'content-type': 'application/json; charset=utf-8',

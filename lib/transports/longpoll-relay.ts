@@ -21,10 +21,10 @@ import type { FastlaneCache } from '../pubsub/fastlane.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { Broadcast } from '../serializers/message.js';
-import { POST_STATUS, writeJson, type PostedFrames } from './longpoll-http.js';
+import { POST_STATUS, writeJsonText, type PostedFrames } from './longpoll-http.js';
 import type { LongPollServer } from './longpoll.server.js';
 import { readToken, type SessionAddress } from './longpoll-token.js';
-import { POLL_STATUS, type HeldPoll, type PollSink } from './longpoll.transport.js';
+import { POLL_STATUS, pollAnswer, type HeldPoll, type PollSink } from './longpoll.transport.js';
 
 const logger = new Logger('LongPollRelay');
 
@@ -36,13 +36,12 @@ const EVENT = {
   answer: 'lp:answer',
 } as const;
 
-/** What the owner sends back: a poll or POST answer, or `gone` when it has no such session. */
+/** What the owner sends back: a poll's JSON answer, a POST's status, or `gone` when it has no such session. */
 interface Answer {
   readonly id: string;
   readonly gone?: boolean;
+  readonly body?: string;
   readonly status?: number;
-  readonly token?: string;
-  readonly messages?: string[];
 }
 
 /** A request this node routed and waits on. */
@@ -114,11 +113,10 @@ export class LongPollRelay implements Subscriber {
           resolve(false);
           return;
         }
-        if (answer === 'late') {
+        if (answer === 'late' || typeof answer.body !== 'string') {
           // The owner took the poll but never answered (it went away): an empty poll, like a window that ended.
-          writeJson(response, { status: POLL_STATUS.empty, token: address.token, messages: [] });
-        } else if (answer.token === undefined) writeJson(response, { status: answer.status });
-        else writeJson(response, { status: answer.status, token: answer.token, messages: answer.messages ?? [] });
+          writeJsonText(response, pollAnswer(POLL_STATUS.empty, JSON.stringify(address.token), []));
+        } else writeJsonText(response, answer.body);
         resolve(true);
       });
       const clientLeft = (): void => {
@@ -219,9 +217,9 @@ export class LongPollRelay implements Subscriber {
     }
     const key = `${from}\n${id}`;
     const sink: PollSink = {
-      answer: (status, token, messages) => {
+      answer: (body) => {
         this.heldForOthers.delete(key);
-        this.publish(from, EVENT.answer, token === null ? { id, status } : { id, status, token, messages });
+        this.publish(from, EVENT.answer, { id, body });
       },
     };
     const poll = this.server.listen(session, sink, null);

@@ -26,7 +26,7 @@ import { LocalPubSub } from '../pubsub/local.pubsub.js';
 import type { ChannelsMount } from '../socket/channels-mount.js';
 import type { SocketConnection } from '../socket/socket-connection.js';
 import { parseConnectParams } from '../socket/socket-acceptor.js';
-import { POST_STATUS, writeEmpty, writeJson, type PostedFrames } from './longpoll-http.js';
+import { POST_STATUS, writeEmpty, writeJson, writeJsonText, type PostedFrames } from './longpoll-http.js';
 import { LongPollRelay } from './longpoll-relay.js';
 import { newSessionId, readToken, signToken, verifyToken, type SessionAddress } from './longpoll-token.js';
 import { LongPollTransport, type PollSink, type SessionOwner } from './longpoll.transport.js';
@@ -47,8 +47,8 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 class ResponseSink implements PollSink {
   constructor(private readonly response: ServerResponse) {}
 
-  answer(status: number, token: string | null, messages: readonly string[]): void {
-    writeJson(this.response, token === null ? { status } : { status, token, messages });
+  answer(body: string): void {
+    writeJsonText(this.response, body);
   }
 }
 

@@ -2,8 +2,9 @@
  * One long-poll session: the transport of one connection whose client polls
  * over HTTP.
  *
- * Frames the connection writes are buffered here as strings until a poll
- * takes them. A held poll is woken once per burst (after the frames of the
+ * Frames the connection writes are buffered here until a poll takes them,
+ * already quoted as the JSON strings the answer carries; a fastlaned
+ * broadcast is quoted once for every session that buffers it. A held poll is woken once per burst (after the frames of the
  * current turn of the event loop are in), so a blast of broadcasts leaves in
  * one answer. Only the latest poll is woken; an earlier one still held
  * answers `204` when its window ends. A session not polled for 1.5 × the
@@ -21,15 +22,32 @@ import type { Transport } from '../socket/transport.interface.js';
 
 const logger = new Logger('LongPollTransport');
 
-/** A shared frame's size in UTF-8 bytes, counted once for every session that buffers it. */
-const BYTES = new FrameSlot<number>();
+/** A frame as a JSON string literal, and its size in UTF-8 bytes. */
+interface QuotedFrame {
+  readonly text: string;
+  readonly bytes: number;
+}
+
+/** A shared frame quoted once for every session that buffers it. */
+const QUOTED = new FrameSlot<QuotedFrame>();
+
+function quote(frame: string): QuotedFrame {
+  const text = JSON.stringify(frame);
+  return { text, bytes: Buffer.byteLength(text) };
+}
 
 /** Poll statuses of the JSON answer (PROTOCOL.md 7.3). */
 export const POLL_STATUS = { messages: 200, empty: 204, gone: 410 } as const;
 
-/** Where a poll's answer goes: an HTTP response here, or the node that routed the poll to us. */
+/** The JSON text of a poll answer: `{"status":410}` for a gone session, else status, token and frames (each already quoted). */
+export function pollAnswer(status: number, quotedToken: string | null, quotedFrames: readonly string[]): string {
+  if (quotedToken === null) return `{"status":${status}}`;
+  return `{"status":${status},"token":${quotedToken},"messages":[${quotedFrames.join(',')}]}`;
+}
+
+/** Where a poll's answer (its JSON text) goes: an HTTP response here, or the node that routed the poll to us. */
 export interface PollSink {
-  answer(status: number, token: string | null, messages: readonly string[]): void;
+  answer(body: string): void;
 }
 
 /** What the session needs from the server that made it. */
@@ -57,11 +75,11 @@ export class HeldPoll {
     this.session.pollLeft(this);
   }
 
-  answer(status: number, messages: readonly string[]): void {
+  answer(status: number, quotedFrames: readonly string[]): void {
     if (this.done) return;
     this.done = true;
     if (this.timer !== null) clearTimeout(this.timer);
-    this.sink.answer(status, status === POLL_STATUS.gone ? null : this.session.token, messages);
+    this.sink.answer(pollAnswer(status, status === POLL_STATUS.gone ? null : this.session.quotedToken, quotedFrames));
   }
 }
 
@@ -86,6 +104,9 @@ export class LongPollTransport implements Transport {
   readonly name = 'longpoll';
   readonly expectsHeartbeats = false;
   connection: SocketConnection | null = null;
+  /** The token as a JSON string literal, for every answer. */
+  readonly quotedToken: string;
+  /** Frames waiting for a poll, each a JSON string literal. */
   private buffer: string[] = [];
   private bufferedBytes = 0;
   private waiting: HeldPoll | null = null;
@@ -102,6 +123,7 @@ export class LongPollTransport implements Transport {
     readonly peer: string,
     private readonly owner: SessionOwner,
   ) {
+    this.quotedToken = JSON.stringify(token);
     this.inactivityTimer = setTimeout(checkInactive, this.inactiveAfterMs, this);
     this.inactivityTimer.unref();
   }
@@ -165,7 +187,7 @@ export class LongPollTransport implements Transport {
 
   send(frame: OutFrame): void {
     if (this.closing) return;
-    if (typeof frame === 'string') this.enqueue(frame, Buffer.byteLength(frame));
+    if (typeof frame === 'string') this.enqueue(quote(frame));
     else this.dropUnsendable(frame);
   }
 
@@ -176,12 +198,12 @@ export class LongPollTransport implements Transport {
       this.dropUnsendable(data);
       return;
     }
-    let bytes = BYTES.get(shared);
-    if (bytes === undefined) {
-      bytes = Buffer.byteLength(data);
-      BYTES.set(shared, bytes);
+    let quoted = QUOTED.get(shared);
+    if (quoted === undefined) {
+      quoted = quote(data);
+      QUOTED.set(shared, quoted);
     }
-    this.enqueue(data, bytes);
+    this.enqueue(quoted);
   }
 
   close(_code: number, _reason: string): void {
@@ -199,15 +221,15 @@ export class LongPollTransport implements Transport {
     void this.connection?.transportClosed();
   }
 
-  private enqueue(frame: string, bytes: number): void {
+  private enqueue(frame: QuotedFrame): void {
     const { maxBufferedMessages } = this.owner.options;
     const maxBytes = this.owner.maxBufferedBytes;
-    if (this.buffer.length >= maxBufferedMessages || this.bufferedBytes + bytes > maxBytes) {
+    if (this.buffer.length >= maxBufferedMessages || this.bufferedBytes + frame.bytes > maxBytes) {
       this.overflow();
       return;
     }
-    this.buffer.push(frame);
-    this.bufferedBytes += bytes;
+    this.buffer.push(frame.text);
+    this.bufferedBytes += frame.bytes;
     if (this.waiting !== null && !this.wakeScheduled) {
       this.wakeScheduled = true;
       setImmediate(wake, this);

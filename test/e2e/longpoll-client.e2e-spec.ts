@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { LongPoll, type Socket, type SocketConnectOption } from 'phoenix';
 import { ChannelsEndpoint } from '../../lib/index.js';
-import { ChannelsHost } from '../../lib/channels.host.js';
 import { Fixtures } from '../fixtures/fixtures.js';
 import { Recorder } from '../fixtures/recorder.js';
 import { startProxy, type TestProxy } from '../support/http-proxy.js';
 import { LogCapture } from '../support/log-capture.js';
+import { longPollSessions } from '../support/longpoll-client.js';
 import { closeCodesOf, eventually, joined, nextEvent, outcome, sleep, uniqueTopic } from '../support/phoenix-helpers.js';
 import { startApp, type ClientOptions, type TestApp } from '../support/test-app.js';
 
@@ -24,14 +24,6 @@ function transportOf(socket: Socket): { send(body: string): void } {
   return (socket as unknown as { conn: { send(body: string): void } }).conn;
 }
 
-/** Long-poll sessions the app holds. */
-function longPollSessions(app: TestApp): number {
-  let count = 0;
-  for (const mount of app.app.get(ChannelsHost).mounts) {
-    for (const connection of mount.connections) if (connection.transport.name === 'longpoll') count++;
-  }
-  return count;
-}
 
 /** A sessionStorage for phoenix.js's fallback memory. */
 function memoryStorage(): { getItem(key: string): string | null; setItem(key: string, value: string): void } {
@@ -60,12 +52,12 @@ describe('the phoenix client over LongPoll (windowMs 300)', () => {
   });
 
   it('joins, pushes with ok and error replies, and leaves with terminate { shutdown: "left" } (P-61)', async () => {
-    const before = longPollSessions(app);
+    const before = longPollSessions(app.app);
     const socket = longPoll();
     const topic = uniqueTopic();
     const channel = socket.channel(topic, { reply: { welcome: 'lp' } });
     assert.deepEqual(await joined(channel), { welcome: 'lp' });
-    assert.equal(longPollSessions(app), before + 1, 'the client is on a long-poll session');
+    assert.equal(longPollSessions(app.app), before + 1, 'the client is on a long-poll session');
     assert.deepEqual(await outcome(channel.push('ping', { n: 1 })), { status: 'ok', response: { n: 1 } });
     assert.deepEqual(await outcome(channel.push('error_reply', { n: 2 })), { status: 'error', response: { got: { n: 2 } } });
     assert.deepEqual(await outcome(channel.push('later', { delay: WINDOW_MS / 2 })), { status: 'ok', response: { later: true } });
@@ -222,7 +214,7 @@ describe('longPollFallbackMs, with a proxy that refuses WebSocket upgrades', () 
     const channel = socket.channel(topic);
     assert.deepEqual(await joined(channel, 5000), {});
     assert.ok(proxy.refusedUpgrades >= 1, 'the WebSocket was tried and refused');
-    assert.equal(longPollSessions(app), 1);
+    assert.equal(longPollSessions(app.app), 1);
     assert.equal(storage.getItem('phx:fallback:LongPoll'), 'true', 'phoenix.js remembers the fallback');
     const direct = app.client().channel(topic);
     await joined(direct);

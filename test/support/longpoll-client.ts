@@ -3,8 +3,10 @@
  * `<path>/longpoll`, the JSON answer parsed, for wire-level tests of what the
  * `phoenix` client's LongPoll hides.
  */
+import type { INestApplication } from '@nestjs/common';
 import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders } from 'node:http';
+import { ChannelsHost } from '../../lib/channels.host.js';
 import { httpRequest } from './http-request.js';
 
 export interface LongPollAnswer {
@@ -86,4 +88,13 @@ export async function lpMessages(httpBase: string, token: string, count: number,
     for (const message of answer.json.messages ?? []) seen.push(JSON.parse(message));
   }
   return seen;
+}
+
+/** Long-poll sessions the app holds. */
+export function longPollSessions(app: INestApplication): number {
+  let count = 0;
+  for (const mount of app.get(ChannelsHost).mounts) {
+    for (const connection of mount.connections) if (connection.transport.name === 'longpoll') count++;
+  }
+  return count;
 }
