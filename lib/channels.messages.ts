@@ -34,7 +34,7 @@ export const MESSAGES = {
   longPollUnsendable: (peer: string, what: string) =>
     `${what} frame for the long-poll session of ${peer} dropped: long-poll carries text frames only`,
   longPollSessionLimit: (path: string, limit: number) =>
-    `refusing a new long-poll session on ${path} with 503: the node holds ${limit} sessions (longpoll.maxSessions)`,
+    `refusing new long-poll sessions on ${path} with 503: the node holds ${limit} sessions (longpoll.maxSessions); logged once until one ends`,
   longPollBodyTooLarge: (peer: string, limit: number) =>
     `long-poll POST from ${peer} is over longpoll.maxBodySize (${limit} bytes); answered 400`,
   longPollBodyRead: (url: string | undefined) =>

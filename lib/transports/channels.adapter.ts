@@ -25,6 +25,7 @@ import { describe, MESSAGES } from '../channels.messages.js';
 import type { ConnectInfo } from '../interfaces/socket-handler.interface.js';
 import type { ChannelsMount } from '../socket/channels-mount.js';
 import { parseConnectParams, type ConnectOutcome } from '../socket/socket-acceptor.js';
+import { writeEmpty } from './longpoll-http.js';
 import { LongPollServer } from './longpoll.server.js';
 import { compileOriginCheck } from './origin-check.js';
 import { negotiateSubprotocols } from './subprotocols.js';
@@ -177,8 +178,7 @@ export class ChannelsAdapter extends WsAdapter {
     const longpollMount = host.mountForLongpoll(pathname);
     if (longpollMount !== undefined) {
       if (!longpollMount.isReady) {
-        response.writeHead(503, { 'content-length': 0 });
-        response.end();
+        writeEmpty(response, 503);
         return true;
       }
       this.longpollFor(longpollMount).handle(request, response);

@@ -24,7 +24,7 @@ import type { Broadcast } from '../serializers/message.js';
 import { POST_STATUS, writeJsonText, type PostedFrames } from './longpoll-http.js';
 import type { LongPollServer } from './longpoll.server.js';
 import { readToken, type SessionAddress } from './longpoll-token.js';
-import { POLL_STATUS, pollAnswer, type HeldPoll, type PollSink } from './longpoll.transport.js';
+import { POLL_STATUS, pollAnswer, type HeldPoll, type LongPollTransport, type PollSink } from './longpoll.transport.js';
 
 const logger = new Logger('LongPollRelay');
 
@@ -46,7 +46,6 @@ interface Answer {
 
 /** A request this node routed and waits on. */
 interface Pending {
-  readonly kind: 'get' | 'post';
   timer: NodeJS.Timeout | null;
   /** The owner has the request and will answer: wait for the answer rather than for an ack. */
   acked: boolean;
@@ -107,7 +106,7 @@ export class LongPollRelay implements Subscriber {
   async forwardGet(address: SessionAddress, response: ServerResponse): Promise<boolean> {
     await this.start();
     return new Promise<boolean>((resolve) => {
-      const id = this.send(address.node, EVENT.get, { token: address.token }, 'get', (answer) => {
+      const id = this.send(address.node, EVENT.get, { token: address.token }, (answer) => {
         response.off('close', clientLeft);
         if (answer === null || (answer !== 'late' && answer.gone === true)) {
           resolve(false);
@@ -135,7 +134,7 @@ export class LongPollRelay implements Subscriber {
   async forwardPost(address: SessionAddress, frames: PostedFrames): Promise<number> {
     await this.start();
     return new Promise<number>((resolve) => {
-      this.send(address.node, EVENT.post, { token: address.token, lines: frames.lines, ndjson: frames.ndjson }, 'post', (answer) => {
+      this.send(address.node, EVENT.post, { token: address.token, lines: frames.lines, ndjson: frames.ndjson }, (answer) => {
         if (answer === null || (answer !== 'late' && answer.gone === true)) resolve(POST_STATUS.gone);
         else if (answer === 'late') resolve(POST_STATUS.timeout);
         else resolve(typeof answer.status === 'number' ? answer.status : POST_STATUS.timeout);
@@ -143,10 +142,9 @@ export class LongPollRelay implements Subscriber {
     });
   }
 
-  private send(node: string, event: string, body: object, kind: Pending['kind'], settle: Pending['settle']): string {
+  private send(node: string, event: string, body: object, settle: Pending['settle']): string {
     const id = String(++this.nextId);
     const pending: Pending = {
-      kind,
       timer: null,
       acked: false,
       settle: (answer) => {
@@ -186,7 +184,7 @@ export class LongPollRelay implements Subscriber {
           this.servePost(message);
           break;
         case EVENT.cancel:
-          if (typeof message.from === 'string') this.heldForOthers.get(`${message.from}\n${message.id}`)?.cancel();
+          if (typeof message.from === 'string') this.cancelHeld(`${message.from}\n${message.id}`);
           break;
         case EVENT.ack:
           this.acked(message.id);
@@ -200,8 +198,15 @@ export class LongPollRelay implements Subscriber {
     }
   }
 
-  private sessionFor(message: Record<string, unknown>) {
-    if (typeof message.token !== 'string' || typeof message.from !== 'string') return null;
+  private cancelHeld(key: string): void {
+    const poll = this.heldForOthers.get(key);
+    if (poll === undefined) return;
+    this.heldForOthers.delete(key);
+    poll.cancel();
+  }
+
+  private sessionFor(message: Record<string, unknown>): LongPollTransport | null {
+    if (typeof message.token !== 'string') return null;
     const address = readToken(message.token);
     if (address === null || address.node !== this.server.node) return null;
     return this.server.localSession(address);
@@ -209,10 +214,11 @@ export class LongPollRelay implements Subscriber {
 
   private serveGet(message: Record<string, unknown>): void {
     const id = message.id as string;
-    const from = message.from as string;
+    const from = message.from;
+    if (typeof from !== 'string') return;
     const session = this.sessionFor(message);
     if (session === null) {
-      if (typeof from === 'string') this.publish(from, EVENT.answer, { id, gone: true });
+      this.publish(from, EVENT.answer, { id, gone: true });
       return;
     }
     const key = `${from}\n${id}`;
@@ -230,11 +236,12 @@ export class LongPollRelay implements Subscriber {
 
   private servePost(message: Record<string, unknown>): void {
     const id = message.id as string;
-    const from = message.from as string;
+    const from = message.from;
+    if (typeof from !== 'string') return;
     const session = this.sessionFor(message);
     const lines = message.lines;
     if (session === null || !Array.isArray(lines) || !lines.every((line) => typeof line === 'string')) {
-      if (typeof from === 'string') this.publish(from, EVENT.answer, { id, gone: true });
+      this.publish(from, EVENT.answer, { id, gone: true });
       return;
     }
     // Frames that must wait for the connection may take up to the window: tell the origin to wait that long.

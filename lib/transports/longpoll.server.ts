@@ -29,7 +29,7 @@ import { parseConnectParams } from '../socket/socket-acceptor.js';
 import { POST_STATUS, writeEmpty, writeJson, writeJsonText, type PostedFrames } from './longpoll-http.js';
 import { LongPollRelay } from './longpoll-relay.js';
 import { newSessionId, readToken, signToken, verifyToken, type SessionAddress } from './longpoll-token.js';
-import { LongPollTransport, type PollSink, type SessionOwner } from './longpoll.transport.js';
+import { LongPollTransport, type HeldPoll, type PollSink, type SessionOwner } from './longpoll.transport.js';
 import { compileOriginCheck } from './origin-check.js';
 
 const logger = new Logger('LongPollServer');
@@ -61,6 +61,8 @@ export class LongPollServer implements SessionOwner {
   private readonly checkOrigin: ReturnType<typeof compileOriginCheck>;
   private relayRef: LongPollRelay | null | undefined = undefined;
   private closed = false;
+  /** Set once the session limit was logged, until a session ends: a full node refuses every GET without a token. */
+  private limitLogged = false;
 
   constructor(
     readonly mount: ChannelsMount,
@@ -83,11 +85,6 @@ export class LongPollServer implements SessionOwner {
 
   get node(): string {
     return this.mount.pubsub.node;
-  }
-
-  /** Sessions held on this node, for tests and diagnostics. */
-  get sessionCount(): number {
-    return this.sessions.size;
   }
 
   /** Routing through the PubSub, unless it is a one-node LocalPubSub. */
@@ -192,13 +189,13 @@ export class LongPollServer implements SessionOwner {
   }
 
   /** The session of a token this node signed, if it is still here. */
-  localSession(address: SessionAddress & { readonly signature: string }): LongPollTransport | null {
+  localSession(address: SessionAddress): LongPollTransport | null {
     if (!verifyToken(this.path, address)) return null;
     return this.sessions.get(address.sessionId) ?? null;
   }
 
   /** Holds a poll on a session of this node; `response` (when local) cancels it if its client leaves. */
-  listen(session: LongPollTransport, sink: PollSink, response: ServerResponse | null): ReturnType<LongPollTransport['poll']> {
+  listen(session: LongPollTransport, sink: PollSink, response: ServerResponse | null): HeldPoll | null {
     const poll = session.poll(sink);
     if (poll !== null && response !== null) {
       (response as ServerResponse & { heldPoll?: unknown }).heldPoll = poll;
@@ -243,7 +240,8 @@ export class LongPollServer implements SessionOwner {
   private admits(): boolean {
     if (this.closed || this.isDraining()) return false;
     if (this.sessions.size >= this.options.maxSessions) {
-      logger.warn(MESSAGES.longPollSessionLimit(this.path, this.options.maxSessions));
+      if (!this.limitLogged) logger.warn(MESSAGES.longPollSessionLimit(this.path, this.options.maxSessions));
+      this.limitLogged = true;
       return false;
     }
     return true;
@@ -251,6 +249,7 @@ export class LongPollServer implements SessionOwner {
 
   sessionEnded(session: LongPollTransport): void {
     if (this.sessions.get(session.sessionId) === session) this.sessions.delete(session.sessionId);
+    this.limitLogged = false;
   }
 
   /**

@@ -128,10 +128,6 @@ export class LongPollTransport implements Transport {
     this.inactivityTimer.unref();
   }
 
-  get isOpen(): boolean {
-    return !this.ended;
-  }
-
   private get inactiveAfterMs(): number {
     return Math.round(this.owner.options.windowMs * 1.5);
   }
@@ -248,12 +244,10 @@ export class LongPollTransport implements Transport {
 
   private dropUnsendable(frame: OutFrame): void {
     // Once per session at warn: a binary broadcast reaches every long-poll subscriber.
-    const line = MESSAGES.longPollUnsendable(this.peer, Buffer.isBuffer(frame) ? 'a binary' : `a ${typeof frame}`);
-    if (this.warnedUnsendable) logger.debug(line);
-    else {
-      this.warnedUnsendable = true;
-      logger.warn(line);
-    }
+    const level = this.warnedUnsendable ? 'debug' : 'warn';
+    if (!Logger.isLevelEnabled(level)) return;
+    this.warnedUnsendable = true;
+    logger[level](MESSAGES.longPollUnsendable(this.peer, Buffer.isBuffer(frame) ? 'a binary' : `a ${typeof frame}`));
   }
 
   // ── Inactivity (PROTOCOL.md 7.5) ─────────────────────────────────────────
