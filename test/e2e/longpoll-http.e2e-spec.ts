@@ -213,8 +213,12 @@ describe('long-poll over HTTP (windowMs 300)', () => {
     const token = await lpSession(app.httpBase, { query: '' });
     const join = JSON.stringify({ topic, event: 'phx_join', payload: {}, ref: '1' });
     assert.deepEqual((await lpPost(app.httpBase, { query: '', token, body: join, contentType: 'application/json' })).json, { status: 200 });
-    const [reply] = await lpMessages(app.httpBase, token, 1, { query: '' });
-    assert.deepEqual(reply, { topic, event: 'phx_reply', payload: { status: 'ok', response: {} }, ref: '1' });
+    const [reply] = await lpMessages(app.httpBase, token, 1, { query: 'vsn=2.0.0' });
+    assert.deepEqual(
+      reply,
+      { topic, event: 'phx_reply', payload: { status: 'ok', response: {} }, ref: '1' },
+      'the serializer is fixed at session creation; vsn on later requests is ignored (PROTOCOL.md 1.3)',
+    );
   });
 
   it('ends a session on a malformed frame: that POST gets 408, later ones 410, and other sessions go on', async () => {
@@ -377,6 +381,21 @@ describe('long-poll POST while the connection holds frames for its socket id', (
     assert.ok(Date.now() - startedAt >= 150, 'it waited for the window');
     const [reply] = await lpMessages(app.httpBase, token, 1, { query }, 3000);
     assert.deepEqual(reply, ['1', '1', topic, 'phx_reply', { status: 'ok', response: {} }]);
+  });
+});
+
+describe('long-poll at shutdown', () => {
+  it('ends every session on app.close(): channels terminate { shutdown: "draining" } and a held poll gets 410 (PROTOCOL.md 4.8)', async () => {
+    const app = await startApp(Fixtures.standard({ longpoll: { windowMs: 5000 } }));
+    const recorder = app.app.get(Recorder);
+    const topic = uniqueTopic();
+    const token = await joinedSession(app, topic);
+    const held = lpGet(app.httpBase, { token });
+    await sleep(50);
+    const closing = app.close();
+    assert.deepEqual((await held).json, { status: 410 });
+    await closing;
+    assert.deepEqual(recorder.of('terminate', topic), [{ shutdown: 'draining' }]);
   });
 });
 
