@@ -250,7 +250,7 @@ export class ChannelsAdapter extends WsAdapter {
     return wss;
   }
 
-  /** Origin, subprotocols and auth token, then connect (PROTOCOL.md 1.4 to 1.8): 101 to go on, or the refusal's status. */
+  /** Origin, subprotocols and auth token, then connect: 101 to go on, or the refusal's status (403, or 400 for an unreadable token). */
   private async verify(mount: ChannelsMount, checkOrigin: OriginCheck, request: IncomingMessage): Promise<number> {
     const origin = request.headers.origin;
     if (!checkOrigin(origin, request.headers.host)) {

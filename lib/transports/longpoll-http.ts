@@ -1,10 +1,11 @@
 /**
  * The HTTP side shared by the long-poll server and its relay: the answer
- * writers and the POST statuses (PROTOCOL.md 7.1, 7.4).
+ * writers and the POST statuses. Outcomes travel in the JSON `status` with
+ * HTTP 200; only a request that fails as HTTP gets another HTTP status.
  */
 import type { ServerResponse } from 'node:http';
 
-/** POST statuses of the JSON answer (PROTOCOL.md 7.4); `badBase64` is an HTTP 500. */
+/** POST statuses of the JSON answer; `badBase64` is answered as an HTTP 500. */
 export const POST_STATUS = { ok: 200, timeout: 408, gone: 410, badBase64: 500 } as const;
 
 /** The frames of one POST: NDJSON lines, or one text frame for any other content type. */

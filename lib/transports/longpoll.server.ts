@@ -1,6 +1,6 @@
 /**
- * The long-poll transport of one mount, at `<path>/longpoll` (PROTOCOL.md
- * section 7): the sessions this node holds, and the HTTP answers.
+ * The long-poll transport of one mount, at `<path>/longpoll`, as Phoenix
+ * serves it: the sessions this node holds, and the HTTP answers.
  *
  * How a request travels: the origin is checked, then
  * - `GET` without a valid token runs the connect step; accepted, a session
@@ -151,7 +151,7 @@ export class LongPollServer implements SessionOwner {
         if (answered) return;
       }
     }
-    // No token, a bad one, or a session that is gone: a new session (PROTOCOL.md 7.3, P-68).
+    // No token, a bad one, or a session that is gone: a new session, as Phoenix answers such a poll.
     await this.newSession(request, response, url);
   }
 
@@ -253,7 +253,7 @@ export class LongPollServer implements SessionOwner {
   }
 
   /**
-   * Hands the frames to the session's connection in order (PROTOCOL.md 7.4).
+   * Hands the frames to the session's connection in order.
    * While the connection holds frames for its socket-id subscription, the
    * POST waits; a frame not handled within the window answers 408 (it is
    * still handled later) and the rest are skipped, as is everything after a

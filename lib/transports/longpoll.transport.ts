@@ -36,7 +36,7 @@ function quote(frame: string): QuotedFrame {
   return { text, bytes: Buffer.byteLength(text) };
 }
 
-/** Poll statuses of the JSON answer (PROTOCOL.md 7.3). */
+/** Poll statuses of the JSON answer: frames, nothing within the window, session gone (or, without a token, made). */
 export const POLL_STATUS = { messages: 200, empty: 204, gone: 410 } as const;
 
 /** The JSON text of a poll answer: `{"status":410}` for a gone session, else status, token and frames (each already quoted). */
@@ -132,7 +132,7 @@ export class LongPollTransport implements Transport {
     return Math.round(this.owner.options.windowMs * 1.5);
   }
 
-  // ── Polls (PROTOCOL.md 7.3) ──────────────────────────────────────────────
+  // ── Polls ────────────────────────────────────────────────────────────────
 
   /**
    * Answers at once when frames are buffered; otherwise holds the poll until
@@ -250,7 +250,7 @@ export class LongPollTransport implements Transport {
     logger[level](MESSAGES.longPollUnsendable(this.peer, Buffer.isBuffer(frame) ? 'a binary' : `a ${typeof frame}`));
   }
 
-  // ── Inactivity (PROTOCOL.md 7.5) ─────────────────────────────────────────
+  // ── Inactivity ───────────────────────────────────────────────────────────
 
   /** @internal */
   checkInactive(): void {
