@@ -33,7 +33,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 const SCENARIOS = ['fanout', 'reqreply', 'memory', 'joinrate', 'cluster', 'slow'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels'];
+const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels', 'channels-lp'];
 
 interface Options {
   scenarios: Scenario[];
@@ -196,16 +196,18 @@ const SERVER_FILES: Record<ServerKind, string> = {
   'raw-ws': path.join(here, 'servers', 'raw-ws.server.js'),
   socketio: path.join(here, 'servers', 'socketio.server.js'),
   channels: path.join(here, 'servers', 'channels.server.js'),
+  'channels-lp': path.join(here, 'servers', 'channels.server.js'),
 };
 const WORKER_FILE = path.join(here, 'load', 'worker.js');
 
-const DIALECT: Record<ServerKind, Dialect> = { 'raw-ws': 'phx', socketio: 'sio', channels: 'phx' };
+const DIALECT: Record<ServerKind, Dialect> = { 'raw-ws': 'phx', socketio: 'sio', channels: 'phx', 'channels-lp': 'lp' };
 
 let opts: Options;
 
 async function startServer(kind: ServerKind, extra: string[] = [], label: string = kind): Promise<ServerProc> {
   const args = [...extra];
-  if (kind === 'channels' && opts.maxBuffered > 0) args.push('--max-buffered', String(opts.maxBuffered));
+  if (kind === 'channels-lp') args.push('--longpoll');
+  if (kind.startsWith('channels') && opts.maxBuffered > 0) args.push('--max-buffered', String(opts.maxBuffered));
   return ServerProc.start(label, SERVER_FILES[kind], args, ['--expose-gc'], opts.verbose);
 }
 
@@ -639,9 +641,11 @@ const RUNNERS: Record<Scenario, (kind: ServerKind) => Promise<Result>> = {
 };
 
 function serversFor(scenario: Scenario): ServerKind[] {
-  if (scenario === 'cluster') return opts.servers.filter((s) => s === 'channels');
-  if (scenario === 'slow') return opts.servers.filter((s) => s !== 'raw-ws' || opts.slowRawWs);
-  return opts.servers;
+  // Long-poll (channels-lp) runs where users weigh its cost: request/reply and fanout.
+  const servers = scenario === 'fanout' || scenario === 'reqreply' ? opts.servers : opts.servers.filter((s) => s !== 'channels-lp');
+  if (scenario === 'cluster') return servers.filter((s) => s === 'channels');
+  if (scenario === 'slow') return servers.filter((s) => s !== 'raw-ws' || opts.slowRawWs);
+  return servers;
 }
 
 // ---------------------------------------------------------------- output
@@ -741,7 +745,7 @@ async function main(): Promise<void> {
         } finally {
           await server.stop();
         }
-        process.stdout.write(`ok (${DIALECT[kind] === 'phx' ? 'phoenix' : 'socket.io-client'} join, ping, blast)\n`);
+        process.stdout.write(`ok (${{ phx: 'phoenix', lp: 'phoenix LongPoll', sio: 'socket.io-client' }[DIALECT[kind]]} join, ping, blast)\n`);
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         broken.set(kind, msg);

@@ -114,6 +114,14 @@ export class ChannelsHost
     return undefined;
   }
 
+  /** The mount serving long-poll at `pathname`, if any. */
+  mountForLongpoll(pathname: string): ChannelsMount | undefined {
+    for (const mount of this.mountList) {
+      if (mount.options.longpoll !== null && mount.options.longpollPath === pathname) return mount;
+    }
+    return undefined;
+  }
+
   /** Drain (PROTOCOL.md 4.8): refuse new connections, end every channel `{ shutdown: 'draining' }`, close 1012. */
   async beforeApplicationShutdown(): Promise<void> {
     if (this.draining) return;

@@ -44,7 +44,7 @@ export const MESSAGES = {
     `no @Channel class serves ${websocketPath}, so every join gets "unmatched topic": ` +
     'add your channel classes to the providers of a module (e.g. providers: [RoomChannel])',
   adapterMissing: (websocketPath: string) =>
-    `ChannelsAdapter is not installed, so nothing answers WebSocket upgrades at ${websocketPath} (clients get 404): ` +
+    `ChannelsAdapter is not installed, so nothing answers at ${websocketPath} (clients get 404): ` +
     'call app.useWebSocketAdapter(new ChannelsAdapter(app)) before app.listen()',
   channelNotProvided: (channel: string, pattern: string) =>
     `${channel} has @Channel('${pattern}') but is not a provider of this app, so no join reaches it: ` +
@@ -55,6 +55,19 @@ export const MESSAGES = {
         'add your @Channel classes to the providers of a module'
       : `ignoring join of unmatched topic ${describe(topic)} on ${mount}: no pattern matches it (served: ${patterns}); ` +
         'a @Channel class for it must be in the providers of a module',
+  longPollOverflow: (peer: string, messages: number, bytes: number, maxMessages: number, maxBytes: number) =>
+    `ending the long-poll session of ${peer}: ${messages} frames (${bytes} bytes) wait for a poll, the limit is longpoll.maxBufferedMessages ${maxMessages} / maxBufferedBytes ${maxBytes}`,
+  longPollUnsendable: (peer: string, what: string) =>
+    `${what} frame for the long-poll session of ${peer} dropped: long-poll carries text frames only`,
+  longPollSessionLimit: (path: string, limit: number) =>
+    `refusing new long-poll sessions on ${path} with 503: the node holds ${limit} sessions (longpoll.maxSessions); logged once until one ends`,
+  longPollBodyTooLarge: (peer: string, limit: number) =>
+    `long-poll POST from ${peer} is over longpoll.maxBodySize (${limit} bytes); answered 400`,
+  longPollBodyRead: (url: string | undefined) =>
+    `long-poll POST on ${url}: the body was read before the long-poll transport saw it (a body parser ahead of ChannelsAdapter?); answered 400`,
+  longPollBadBase64: (peer: string) => `long-poll POST from ${peer} has a line that is neither a JSON frame nor base64; answered 500`,
+  originRefused: (origin: string | undefined, path: string) =>
+    `origin of request ${describe(origin)} is not allowed on ${path} (checkOrigin); refusing with 403`,
 };
 
 // ── Describing values for log lines and error messages ─────────────────────

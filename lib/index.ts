@@ -23,6 +23,7 @@ export type {
   ChannelsModuleAsyncOptions,
   ChannelOptions,
   CheckOrigin,
+  LongPollOptions,
 } from './interfaces/channels-module-options.interface.js';
 
 // Result helpers

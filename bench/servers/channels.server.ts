@@ -9,6 +9,7 @@
  *   --redis-url URL          default redis://127.0.0.1:6379
  *   --key-prefix PREFIX      RedisPubSub keyPrefix, so runs never hear each other
  *   --max-buffered BYTES     ChannelsModule maxBufferedBytes (default: the library's)
+ *   --longpoll               also serve long-poll at /socket/longpoll (the channels-lp bench server)
  *
  * Channel `bench:*`: join ok; `ping` replies with its payload; `blast` {n, size}
  * broadcasts n × `msg` {i, body} to the topic, then replies ok.
@@ -16,40 +17,9 @@
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import {
-  Channel,
-  ChannelsAdapter,
-  ChannelsModule,
-  HandleIn,
-  Join,
-  reply,
-  type ChannelSocket,
-  type ChannelsModuleOptions,
-  type PubSub,
-} from '../../lib/index.js';
+import { ChannelsAdapter, ChannelsModule, type ChannelsModuleOptions, type PubSub } from '../../lib/index.js';
+import { BenchChannel } from './bench.channel.js';
 import { arg, exitOnSignals, serveNestBenchApp } from './bench-hooks.js';
-
-@Channel('bench:*', { logJoin: false, logHandleIn: false })
-class BenchChannel {
-  @Join()
-  join() {
-    return undefined;
-  }
-
-  @HandleIn('ping')
-  ping(payload: unknown) {
-    return payload;
-  }
-
-  @HandleIn('blast')
-  async blast(payload: { n?: number; size?: number }, socket: ChannelSocket) {
-    const n = Math.min(Math.max(0, Number(payload?.n) | 0), 10_000_000);
-    const size = Math.min(Math.max(0, Number(payload?.size) | 0), 16 * 1024 * 1024);
-    const body = 'x'.repeat(size);
-    for (let i = 0; i < n; i++) await socket.broadcast('msg', { i, body });
-    return reply('ok', { n });
-  }
-}
 
 async function makePubSub(): Promise<PubSub | undefined> {
   if (arg('pubsub', 'local') !== 'redis') return undefined;
@@ -70,6 +40,7 @@ async function main(): Promise<void> {
       logger: false,
       ...(pubsub !== undefined ? { pubsub } : {}),
       ...(maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}),
+      ...(process.argv.includes('--longpoll') ? { longpoll: true } : {}),
     };
 
     @Module({ imports: [ChannelsModule.forRoot(options)], providers: [BenchChannel] })

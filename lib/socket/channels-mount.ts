@@ -60,10 +60,11 @@ export class ChannelsMount implements MountContext {
    * this mount serves, or why clients will find nothing there.
    */
   announce(adapterInstalled: boolean): void {
-    const { websocketPath } = this.options;
-    if (!adapterInstalled) this.logger.warn(MESSAGES.adapterMissing(websocketPath));
-    else if (this.registry.size === 0) this.logger.warn(MESSAGES.noChannels(websocketPath));
-    else this.logger.log(MESSAGES.serving(this.registry.size, this.registry.patterns, websocketPath));
+    const { websocketPath, longpoll, longpollPath } = this.options;
+    const at = longpoll === null ? websocketPath : `${websocketPath} and ${longpollPath}`;
+    if (!adapterInstalled) this.logger.warn(MESSAGES.adapterMissing(at));
+    else if (this.registry.size === 0) this.logger.warn(MESSAGES.noChannels(at));
+    else this.logger.log(MESSAGES.serving(this.registry.size, this.registry.patterns, at));
   }
 
   /** Logs a join no channel pattern matches, with the patterns this mount serves. */

@@ -11,6 +11,7 @@ import {
   type Broadcast,
   type ChannelSocket,
   type ChannelsModuleOptions,
+  type LongPollOptions,
   type SocketHandler,
   type SocketRef,
   type TerminateReason,
@@ -27,6 +28,15 @@ export async function typings(): Promise<void> {
   ChannelsModule.forRootAsync({ useFactory: () => options });
   // @ts-expect-error an unknown option is a type error
   ChannelsModule.forRoot({ nope: true });
+  const longpoll: LongPollOptions = { windowMs: 5000, maxSessions: 100, maxBufferedMessages: 500, maxBodySize: 1e6, pubsubTimeoutMs: 500 };
+  ChannelsModule.forRoot({ longpoll, authToken: true, subprotocols: ['mqtt'] });
+  ChannelsModule.forRoot({ longpoll: true });
+  // @ts-expect-error long-poll settings are named
+  ChannelsModule.forRoot({ longpoll: { window: 5000 } });
+  const withToken: SocketHandler = {
+    connect: (_params, _socket, info) => info.authToken === null || info.authToken.length > 0,
+  };
+  void withToken;
 
   const ref: SocketRef = socket.ref();
   ref.reply('ok', { done: true });
