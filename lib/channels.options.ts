@@ -4,6 +4,7 @@ import type {
   ChannelsModuleOptions,
   ResolvedChannelsOptions,
 } from './interfaces/channels-module-options.interface.js';
+import { resolvePresenceOptions } from './presence/presence-options.js';
 import { V1JsonSerializer } from './serializers/v1-json.serializer.js';
 import { V2JsonSerializer } from './serializers/v2-json.serializer.js';
 
@@ -51,6 +52,7 @@ export function resolveOptions(options: ChannelsModuleOptions = {}): ResolvedCha
     websocketPath: `${path === '/' ? '' : path}/websocket`,
     socket: options.socket ?? null,
     pubsub: options.pubsub ?? null,
+    presence: options.presence === undefined ? null : resolvePresenceOptions(options.presence),
     channels: options.channels ?? null,
     heartbeatTimeoutMs: positive('heartbeatTimeout', options.heartbeatTimeout, DEFAULTS.heartbeatTimeoutMs, true),
     maxFrameSize: options.maxFrameSize === undefined ? null : positive('maxFrameSize', options.maxFrameSize, 0),

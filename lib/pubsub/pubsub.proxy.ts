@@ -27,6 +27,14 @@ export class PubSubProxy extends PubSub {
     return this.delegate.node;
   }
 
+  override get isConnected(): boolean {
+    return this.delegate.isConnected;
+  }
+
+  override onConnectionChange(listener: (connected: boolean) => void): () => void {
+    return this.delegate.onConnectionChange(listener);
+  }
+
   subscribe(topic: string, subscriber: Subscriber): void | Promise<void> {
     return this.delegate.subscribe(topic, subscriber);
   }
