@@ -246,8 +246,8 @@ describe('Presence: a channel that ends, however it ends, untracks its presences
   after(() => app.close());
 
   const cases: Array<{ name: string; end: (m: Member, app: TestApp, topic: string) => Promise<void> }> = [
-    { name: 'a crash (phx_error)', end: async (m) => void m.channel.push('crash', {}) },
-    { name: 'stop(normal)', end: async (m) => void m.channel.push('stop', {}) },
+    { name: 'a crash (phx_error)', end: async (m) => void m.channel.push('crash', {}, 200) },
+    { name: 'stop(normal)', end: async (m) => void m.channel.push('stop', {}, 200) },
     { name: 'a leave', end: async (m) => void m.channel.leave() },
     { name: 'a closed connection (P-59)', end: async (m) => m.socket.disconnect() },
     { name: 'a disconnect broadcast on the socket id', end: async (_m, app) => app.app.get(ChannelsEndpoint).disconnect('presence-sock') },
@@ -297,7 +297,7 @@ describe('Presence: a channel that ends, however it ends, untracks its presences
     const before = watcher.presence.view().phoenix![0]!;
     const capture = LogCapture.install();
     try {
-      crashing.channel.push('crash', {});
+      crashing.channel.push('crash', {}, 200);
       await eventually(() => watcher.presence.view().phoenix === undefined, 'the crash untracked it');
       await eventually(() => watcher.presence.view().phoenix?.length === 1, 'the rejoin tracked it again', 5000);
     } finally {

@@ -57,10 +57,10 @@ export function watchPresence(channel: Channel): WatchedPresence {
   };
 }
 
-/** `{key: [phx_ref, …]}` of a server-side list, for comparing with a client view. */
+/** `{key: [phx_ref, …]}` of a server-side list, keys sorted (their order carries no meaning), for comparing lists. */
 export function refsByKey(presences: Record<string, { metas: Array<{ phx_ref: string }> }>): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const key of Object.keys(presences)) out[key] = presences[key]!.metas.map((meta) => meta.phx_ref);
+  for (const key of Object.keys(presences).sort()) out[key] = presences[key]!.metas.map((meta) => meta.phx_ref);
   return out;
 }
 
