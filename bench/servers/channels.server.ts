@@ -14,20 +14,16 @@
  * broadcasts n × `msg` {i, body} to the topic, then replies ok.
  */
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import {
   Channel,
-  ChannelsAdapter,
-  ChannelsModule,
   HandleIn,
   Join,
   reply,
   type ChannelSocket,
   type ChannelsModuleOptions,
-  type PubSub,
 } from '../../lib/index.js';
 import { arg, exitOnSignals, serveNestBenchApp } from './bench-hooks.js';
+import { benchPubSub, createChannelsApp } from './channels-app.js';
 
 @Channel('bench:*', { logJoin: false, logHandleIn: false })
 class BenchChannel {
@@ -51,19 +47,10 @@ class BenchChannel {
   }
 }
 
-async function makePubSub(): Promise<PubSub | undefined> {
-  if (arg('pubsub', 'local') !== 'redis') return undefined;
-  const { RedisPubSub } = await import('../../lib/redis/index.js');
-  return new RedisPubSub({
-    url: arg('redis-url', 'redis://127.0.0.1:6379'),
-    keyPrefix: arg('key-prefix', `bench:${process.pid}:`),
-  });
-}
-
 async function main(): Promise<void> {
   exitOnSignals();
   await serveNestBenchApp('channels.server', async () => {
-    const pubsub = await makePubSub();
+    const pubsub = await benchPubSub();
     const maxBuffered = Number(arg('max-buffered', '0'));
     const options: ChannelsModuleOptions = {
       path: '/socket',
@@ -71,13 +58,7 @@ async function main(): Promise<void> {
       ...(pubsub !== undefined ? { pubsub } : {}),
       ...(maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}),
     };
-
-    @Module({ imports: [ChannelsModule.forRoot(options)], providers: [BenchChannel] })
-    class AppModule {}
-
-    const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
-    app.useWebSocketAdapter(new ChannelsAdapter(app));
-    return app;
+    return createChannelsApp(options, [BenchChannel]);
   });
 }
 

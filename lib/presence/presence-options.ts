@@ -2,14 +2,14 @@ import { ChannelsConfigurationError } from '../errors/errors.js';
 import { PRESENCE_MESSAGES } from './presence.messages.js';
 import type { PresenceOptions, ResolvedPresenceOptions } from './presence.types.js';
 
-/** Presence's defaults: a dead node's presences leave within downPeriod + heartbeatPeriod = 30 s. */
+/** Presence's defaults: a dead node's presences leave within downPeriod + heartbeatPeriod = 25 s (at least 20 s). */
 export const PRESENCE_DEFAULTS = {
   broadcastPeriodMs: 50,
   heartbeatPeriodMs: 5_000,
-  downPeriodMs: 25_000,
+  downPeriodMs: 20_000,
 } as const;
 
-/** Merges defaults and validates (STYLE.md 5); throws `ChannelsConfigurationError`. */
+/** Merges defaults and validates, once per `forRoot`; throws `ChannelsConfigurationError`. */
 export function resolvePresenceOptions(options: PresenceOptions = {}): ResolvedPresenceOptions {
   const period = (name: keyof PresenceOptions, value: unknown, fallback: number): number => {
     if (value === undefined) return fallback;

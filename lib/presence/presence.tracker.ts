@@ -68,7 +68,7 @@ import type {
   ResolvedPresenceOptions,
 } from './presence.types.js';
 
-/** The wire event of a presence diff (PROTOCOL.md 8.2). */
+/** The event of the broadcast that carries a presence diff to clients (P-78). */
 export const PRESENCE_DIFF_EVENT = 'presence_diff';
 
 /** Instance ids of replaced nodes remembered (their late messages are ignored). */
@@ -552,6 +552,7 @@ export class PresenceTracker implements Subscriber {
   private peerFor(header: PeerHeader, event: string): Peer | null {
     if (this.retired.has(header.i)) {
       if (event !== PEER_EVENT.bye && !this.warnedRetired.has(header.i)) {
+        if (this.warnedRetired.size >= MAX_RETIRED) this.warnedRetired.clear();
         this.warnedRetired.add(header.i);
         this.logger.warn(PRESENCE_MESSAGES.retiredSpeaks(header.n));
       }

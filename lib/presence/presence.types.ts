@@ -68,7 +68,8 @@ export type PresenceFetch = (topic: string, presences: Presences) => Presences |
  *
  * With a PubSub that spans nodes, a node that dies without a word has its
  * presences removed on the others between `downPeriod` and
- * `downPeriod + heartbeatPeriod` after its last message (30 s by default).
+ * `downPeriod + heartbeatPeriod` after its last message (at most 25 s after it
+ * died, by default).
  *
  * @publicApi
  */
@@ -89,7 +90,7 @@ export interface PresenceOptions {
    * Milliseconds of silence after which another node is taken for dead and
    * its presences leave; at least twice `heartbeatPeriod`. Paused while this
    * node's own PubSub is disconnected.
-   * @default 25000
+   * @default 20000
    */
   downPeriod?: number;
 }
