@@ -435,9 +435,11 @@ export class PresenceTracker implements Subscriber {
 
   /** Queues an op for the next delta; a join and a leave of one ref within a period cancel out. */
   private queueOp(ref: string, op: Op): void {
+    // Stopped: the other nodes heard this node's goodbye already.
+    if (!this.running) return;
     if (op[0] === 0 && this.pendingOps.get(ref)?.[0] === 1) this.pendingOps.delete(ref);
     else this.pendingOps.set(ref, op);
-    if (this.opsTimer === null && this.running) {
+    if (this.opsTimer === null) {
       this.opsTimer = setTimeout(this.flushOps, this.options.broadcastPeriodMs);
       this.opsTimer.unref();
     }
