@@ -106,8 +106,14 @@ export function readOps(payload: Record<string, unknown>): Op[] {
   return ops as Op[];
 }
 
+export interface StatePart {
+  readonly part: number;
+  readonly last: boolean;
+  readonly entries: WireEntry[];
+}
+
 /** A state part: its index, whether it is the last, and its entries (metas frozen). Throws `PeerMessageError`. */
-export function readStatePart(payload: Record<string, unknown>): { part: number; last: boolean; entries: WireEntry[] } {
+export function readStatePart(payload: Record<string, unknown>): StatePart {
   const { p, l, e } = payload;
   if (!(Number.isSafeInteger(p) && (p as number) >= 0)) fail('a state part without its index');
   if (typeof l !== 'boolean') fail('a state part without its last flag');

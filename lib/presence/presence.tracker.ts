@@ -56,6 +56,7 @@ import {
   wireEntry,
   type Op,
   type PeerHeader,
+  type StatePart,
   type WireEntry,
 } from './presence-wire.js';
 import { PRESENCE_MESSAGES } from './presence.messages.js';
@@ -515,29 +516,24 @@ export class PresenceTracker implements Subscriber {
     try {
       const header = readHeader(payload);
       if (header.i === this.id) return;
-      const peer = this.peerFor(header, broadcast.event);
+      // The whole message is checked before anything changes: a malformed one changes nothing.
+      const event = broadcast.event;
+      const ops = event === PEER_EVENT.delta ? readOps(payload) : null;
+      const part = event === PEER_EVENT.state ? readStatePart(payload) : null;
+      if (ops === null && part === null && event !== PEER_EVENT.heartbeat && event !== PEER_EVENT.sync && event !== PEER_EVENT.bye) {
+        throw new PeerMessageError('an unknown event');
+      }
+      const peer = this.peerFor(header, event);
       if (peer === null) return;
       peer.lastSeen = performance.now();
-      switch (broadcast.event) {
-        case PEER_EVENT.heartbeat:
-          if (!peer.synced || header.s > peer.seq) this.requestState(peer);
-          return;
-        case PEER_EVENT.delta:
-          this.onDelta(peer, header.s, payload);
-          return;
-        case PEER_EVENT.sync:
-          if (!peer.synced || header.s > peer.seq) this.requestState(peer);
-          this.sendState(header.i);
-          return;
-        case PEER_EVENT.state:
-          this.onStatePart(peer, header.s, payload);
-          return;
-        case PEER_EVENT.bye:
-          this.logger.log(PRESENCE_MESSAGES.peerLeft(peer.node, peer.entries.size));
-          this.retire(peer);
-          return;
-        default:
-          throw new PeerMessageError('an unknown event');
+      if (ops !== null) this.onDelta(peer, header.s, ops);
+      else if (part !== null) this.onStatePart(peer, header.s, part);
+      else if (event === PEER_EVENT.bye) {
+        this.logger.log(PRESENCE_MESSAGES.peerLeft(peer.node, peer.entries.size));
+        this.retire(peer);
+      } else {
+        if (!peer.synced || header.s > peer.seq) this.requestState(peer);
+        if (event === PEER_EVENT.sync) this.sendState(header.i);
       }
     } catch (error) {
       if (!(error instanceof PeerMessageError)) throw error;
@@ -588,14 +584,13 @@ export class PresenceTracker implements Subscriber {
     this.scheduleDiffs();
   }
 
-  private onDelta(peer: Peer, seq: number, payload: Record<string, unknown>): void {
+  private onDelta(peer: Peer, seq: number, ops: Op[]): void {
     if (seq <= peer.seq) return;
     if (!peer.synced || seq !== peer.seq + 1) {
       peer.synced = false;
       this.requestState(peer);
       return;
     }
-    const ops = readOps(payload);
     for (const op of ops) {
       if (op[0] === 1) {
         const [, topic, key, meta, stamp] = op;
@@ -622,8 +617,7 @@ export class PresenceTracker implements Subscriber {
     this.publish(instanceTopic(peer.id), PEER_EVENT.sync, this.header());
   }
 
-  private onStatePart(peer: Peer, seq: number, payload: Record<string, unknown>): void {
-    const { part, last, entries } = readStatePart(payload);
+  private onStatePart(peer: Peer, seq: number, { part, last, entries }: StatePart): void {
     if (part === 0) peer.partial = { seq, next: 1, entries };
     else if (peer.partial !== null && peer.partial.seq === seq && peer.partial.next === part) {
       peer.partial.next++;

@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
+import { ChannelsEndpoint } from '../../lib/index.js';
 import { FAST_PRESENCE } from '../fixtures/presence/presence.fixtures.js';
+import { LogCapture } from '../support/log-capture.js';
 import { eventually, outcome, sleep, uniqueTopic } from '../support/phoenix-helpers.js';
 import { plain, refsByKey, shapeOf } from '../support/presence-helpers.js';
 import { presenceClient, startPresenceNode, startPresenceNodes, type PresenceClient, type PresenceNode } from '../support/presence-nodes.js';
@@ -64,6 +66,8 @@ describe('Presence across three nodes on RedisPubSub', () => {
     await converged(nodes, clients, topic, truthOf(users));
     const everywhere = (await nodes[1]!.presence.list(topic)).everywhere!.metas.map((meta) => meta.node);
     assert.deepEqual(everywhere, [0, 1, 2], 'a key tracked on three nodes has three metas, in tracking order, on every node');
+    const observedOnP2 = nodes[2]!.watcher.of(topic).flatMap((change) => Object.keys(change.joins));
+    assert.ok(observedOnP2.includes('n0-a') && observedOnP2.includes('n1-b'), "p2's server-side observer saw the other nodes' joins");
 
     // An update on p0 reaches a client of p2 as one diff.
     const far = clients.find((client) => client.user === 'n2-a')!;
@@ -165,6 +169,43 @@ describe('Presence across three nodes on RedisPubSub', () => {
       false,
       'no observer saw a stale entry join',
     );
+  });
+});
+
+describe('Presence: what other nodes say that cannot be right', () => {
+  let nodes: PresenceNode[] = [];
+  let capture: LogCapture | undefined;
+  afterEach(async () => {
+    capture?.restore();
+    await Promise.all(nodes.map((node) => node.app.close()));
+    nodes = [];
+  });
+
+  it('drops a malformed presence message with one warning, and warns when two live nodes share a name (only the newer one counts)', async () => {
+    const keyPrefix = uniquePrefix('presence');
+    nodes = await startPresenceNodes(['w0', 'w1'], { url: REDIS_URL, keyPrefix });
+    const topic = uniqueTopic('presence');
+    const watcher = await presenceClient(nodes[0]!, topic, 'watcher');
+    capture = LogCapture.install();
+    const endpoint = nodes[1]!.app.app.get(ChannelsEndpoint);
+    await endpoint.broadcast('phx_presence', 'delta', { n: 'w1', i: 'forged', s: 1, o: 'not ops' });
+    await endpoint.broadcast('phx_presence', 'delta', { nonsense: true });
+    // w1 hears its own broadcast at once, w0 through Redis a moment later: two messages each.
+    await eventually(() => capture!.entries.filter((e) => /malformed presence message 'delta'/.test(e.message)).length === 4, 'both nodes logged both');
+    const malformed = capture.entries.filter((e) => /malformed presence message 'delta'/.test(e.message));
+    assert.equal(malformed.filter((e) => e.level === 'warn' && e.context === 'Presence').length, 2, 'one warning per receiving node (w0 and w1 both hear it)');
+    assert.ok(malformed.some((e) => e.level === 'debug'), 'the next ones at debug');
+
+    // A second live node named w1: the first one's entries leave, and what it says from then on is ignored.
+    const first = await presenceClient(nodes[1]!, topic, 'on-first-w1');
+    await eventually(() => watcher.presence.view()['on-first-w1'] !== undefined, 'listed (the forged header replaced nothing)');
+    const twin = await startPresenceNode('w1', { url: REDIS_URL, keyPrefix });
+    nodes.push(twin);
+    await eventually(() => watcher.presence.view()['on-first-w1'] === undefined, "the older w1's entries left on w0");
+    await eventually(() => capture!.entries.some((e) => e.level === 'warn' && /two live nodes share that name/.test(e.message)), 'the warning', 3000);
+    await sleep(5 * FAST_PRESENCE.heartbeatPeriod);
+    assert.equal(watcher.presence.view()['on-first-w1'], undefined, 'its heartbeats did not bring them back');
+    void first;
   });
 });
 
