@@ -53,8 +53,7 @@ export abstract class PubSub {
    * returns a function that removes the listener. The default never calls
    * (a PubSub that is always connected has nothing to report).
    */
-  onConnectionChange(listener: (connected: boolean) => void): () => void {
-    void listener;
+  onConnectionChange(_listener: (connected: boolean) => void): () => void {
     return noop;
   }
 

@@ -235,6 +235,8 @@ describe('Presence across a Redis restart', () => {
       });
     }
 
+    const transitions: boolean[] = [];
+    const unlisten = nodes[0]!.pubsub.onConnectionChange((connected) => transitions.push(connected));
     await redis.stop('SIGKILL');
     await eventually(() => nodes.every((node) => !node.pubsub.isConnected), 'every node noticed the outage', 5000);
     // A change while Redis is away: local clients see it at once, the others once it is back.
@@ -246,6 +248,8 @@ describe('Presence across a Redis restart', () => {
 
     await redis.start();
     await eventually(() => nodes.every((node) => node.pubsub.isConnected), 'every node reconnected', 10_000);
+    assert.deepEqual(transitions, [false, true], 'RedisPubSub reported its outage and its return, once each');
+    unlisten();
     const live = [clients[0]!, clients[2]!, during];
     await converged(nodes, live, topic, truthOf(['u0', 'u2', 'joined-during-outage']), 10_000);
   });
