@@ -123,11 +123,6 @@ export class PresenceView {
     return list === undefined ? null : { metas: list.map(metaOf) };
   }
 
-  /** How many keys the topic has. */
-  keyCount(topic: string): number {
-    return this.topics.get(topic)?.size ?? 0;
-  }
-
   /** Hands over the changes recorded so far and starts a new batch. */
   takeChanges(): Map<string, TopicChanges> {
     const taken = this.changes;

@@ -23,6 +23,10 @@ export const PRESENCE_MESSAGES = {
     `ChannelsModule option presence.downPeriod (${down}ms) must be at least twice heartbeatPeriod (${heartbeat}ms)`,
   fetchFailed: (topic: string, error: unknown) =>
     `Presence fetch failed for a diff on ${topic}; the diff goes out without it: ${describe(error)}`,
+  fetchReturned: (got: unknown) => `fetch must return a {key: {metas}} record; it returned ${describe(got)}`,
+  diffNotDelivered: (topic: string, error: unknown) => `presence_diff on ${topic} not delivered: ${describe(error)}`,
+  badPattern: (reason: string) => `Presence.subscribe: ${reason}`,
+  badListener: () => 'Presence.subscribe: the listener must be a function',
   listenerThrew: (topic: string, error: unknown) => `a Presence.subscribe listener for ${topic} threw: ${describe(error)}`,
   peerDown: (node: string, silentMs: number, entries: number) =>
     `node ${node} has been silent for ${silentMs}ms: taken for dead, its ${entries} presence(s) leave`,

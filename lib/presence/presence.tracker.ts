@@ -33,7 +33,6 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { ChannelServer } from '../channel/channel-server.js';
-import { describe } from '../channels.messages.js';
 import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
 import type { FastlaneCache } from '../pubsub/fastlane.js';
 import type { PubSub } from '../pubsub/pubsub.js';
@@ -176,15 +175,6 @@ export class PresenceTracker implements Subscriber {
     await Promise.all([pubsub.unsubscribe(PRESENCE_TOPIC, this), pubsub.unsubscribe(instanceTopic(this.id), this)]);
   }
 
-  get isRunning(): boolean {
-    return this.running;
-  }
-
-  /** The resolved options (for tests and the bench). */
-  get settings(): ResolvedPresenceOptions {
-    return this.options;
-  }
-
   // ── Local operations (the Presence facade checks arguments first) ────────
 
   /** Tracks `key` on `topic` for `holder`; returns the new phx_ref. Throws a coded ChannelsError. */
@@ -273,16 +263,6 @@ export class PresenceTracker implements Subscriber {
     return () => {
       this.observers = this.observers.filter((o) => o !== observer);
     };
-  }
-
-  /** Entries in this node's view, every topic and node (for the bench and tests). */
-  get size(): number {
-    return this.view.size;
-  }
-
-  /** Other nodes this node currently hears from. */
-  get peerNodes(): string[] {
-    return [...this.peers.keys()];
   }
 
   private assertRunning(): void {
@@ -393,7 +373,7 @@ export class PresenceTracker implements Subscriber {
         isEmpty(diff.joins) ? diff.joins : fetch(diff.topic, diff.joins),
         isEmpty(diff.leaves) ? diff.leaves : fetch(diff.topic, diff.leaves),
       ]);
-      if (!isPresences(joins) || !isPresences(leaves)) throw new TypeError(`fetch returned ${describe(isPresences(joins) ? leaves : joins)}`);
+      if (!isPresences(joins) || !isPresences(leaves)) throw new TypeError(PRESENCE_MESSAGES.fetchReturned(isPresences(joins) ? leaves : joins));
       diff.joins = joins;
       diff.leaves = leaves;
     } catch (error) {
@@ -405,7 +385,7 @@ export class PresenceTracker implements Subscriber {
     const payload = { joins: diff.joins, leaves: diff.leaves };
     if (this.pubsub !== null) {
       this.pubsub.localBroadcast(diff.topic, PRESENCE_DIFF_EVENT, payload).catch((error: unknown) => {
-        this.logger.warn(`presence_diff on ${diff.topic} not delivered: ${describe(error)}`);
+        this.logger.warn(PRESENCE_MESSAGES.diffNotDelivered(diff.topic, error));
       });
     }
     if (diff.presences === null) return;

@@ -116,10 +116,8 @@ export class Presence {
    */
   subscribe(pattern: string, listener: (change: PresenceChange) => void | Promise<void>): () => void {
     const compiled = compileTopicPattern(pattern);
-    if (typeof compiled === 'string') throw new ChannelsError(ERROR_CODE.invalidArgument, `Presence.subscribe: ${compiled}`);
-    if (typeof listener !== 'function') {
-      throw new ChannelsError(ERROR_CODE.invalidArgument, 'Presence.subscribe: the listener must be a function');
-    }
+    if (typeof compiled === 'string') throw new ChannelsError(ERROR_CODE.invalidArgument, PRESENCE_MESSAGES.badPattern(compiled));
+    if (typeof listener !== 'function') throw new ChannelsError(ERROR_CODE.invalidArgument, PRESENCE_MESSAGES.badListener());
     return this.tracker.subscribe(compiled, listener);
   }
 
