@@ -15,6 +15,10 @@ import { DiscoveryService, HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:net';
 import { describe } from './channels.messages.js';
 import { ChannelsConfigurationError } from './errors/errors.js';
+import { resolvePresenceOptions } from './presence/presence-options.js';
+import { PRESENCE_MESSAGES } from './presence/presence.messages.js';
+import { PresenceTracker } from './presence/presence.tracker.js';
+import type { ResolvedPresenceOptions } from './presence/presence.types.js';
 import { LocalPubSub } from './pubsub/local.pubsub.js';
 import type { PubSub } from './pubsub/pubsub.js';
 import { PubSubProxy } from './pubsub/pubsub.proxy.js';
@@ -27,6 +31,8 @@ export class ChannelsHost
   implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
 {
   readonly pubsubProxy = new PubSubProxy();
+  /** The app's one presence tracker (behind the injectable `Presence`), started once the PubSub is. */
+  readonly presence = new PresenceTracker();
   private readonly logger = new Logger('ChannelsHost');
   private mountList: ChannelsMount[] = [];
   private draining = false;
@@ -79,8 +85,13 @@ export class ChannelsHost
       throw new ChannelsConfigurationError('an app has one PubSub: give the pubsub option on one ChannelsModule mount only');
     }
     const pubsub = given[0] ?? new LocalPubSub();
+    const presenceOptions = mounts
+      .map((mount) => mount.options.presence)
+      .filter((options): options is ResolvedPresenceOptions => options !== null);
+    if (presenceOptions.length > 1) throw new ChannelsConfigurationError(PRESENCE_MESSAGES.twoMounts());
     this.pubsubProxy.bind(pubsub);
     await pubsub.init();
+    await this.presence.start(pubsub, presenceOptions[0] ?? resolvePresenceOptions());
     for (const mount of mounts) {
       const selected = mount.options.channels;
       const registry = new ChannelRegistry(
@@ -137,6 +148,12 @@ export class ChannelsHost
   async onApplicationShutdown(): Promise<void> {
     this.listeningOn?.off('listening', this.announce);
     this.listeningOn = null;
+    try {
+      // Before the PubSub closes: the drained channels' leaves and a goodbye still reach the other nodes.
+      await this.presence.stop();
+    } catch (error) {
+      this.logger.warn(`stopping Presence failed: ${(error as Error)?.message ?? String(error)}`);
+    }
     try {
       await this.pubsubProxy.delegate.close();
     } catch (error) {

@@ -6,6 +6,7 @@ import type {
   ResolvedChannelsOptions,
   ResolvedLongPollOptions,
 } from './interfaces/channels-module-options.interface.js';
+import { resolvePresenceOptions } from './presence/presence-options.js';
 import { V1JsonSerializer } from './serializers/v1-json.serializer.js';
 import { V2JsonSerializer } from './serializers/v2-json.serializer.js';
 
@@ -64,6 +65,7 @@ export function resolveOptions(options: ChannelsModuleOptions = {}): ResolvedCha
     longpollPath: `${path === '/' ? '' : path}/longpoll`,
     socket: options.socket ?? null,
     pubsub: options.pubsub ?? null,
+    presence: options.presence === undefined ? null : resolvePresenceOptions(options.presence),
     channels: options.channels ?? null,
     heartbeatTimeoutMs: positive('heartbeatTimeout', options.heartbeatTimeout, DEFAULTS.heartbeatTimeoutMs, true),
     maxFrameSize: count('maxFrameSize', options.maxFrameSize, DEFAULTS.maxFrameSize),

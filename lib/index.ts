@@ -52,6 +52,19 @@ export { FastlaneCache } from './pubsub/fastlane.js';
 export type { SharedFrame } from './pubsub/fastlane.js';
 export type { Subscriber } from './pubsub/subscriber.interface.js';
 
+// Presence
+export { Presence } from './presence/presence.js';
+export type { PresenceKey, PresenceUpdate } from './presence/presence.js';
+export type {
+  PresenceChange,
+  PresenceDiff,
+  PresenceEntry,
+  PresenceFetch,
+  PresenceMeta,
+  PresenceOptions,
+  Presences,
+} from './presence/presence.types.js';
+
 // Serializers
 export type { Broadcast, Message, Ref } from './serializers/message.js';
 export type { Serializer, OutFrame } from './serializers/serializer.interface.js';

@@ -15,25 +15,15 @@
  * broadcasts n × `msg` {i, body} to the topic, then replies ok.
  */
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { ChannelsAdapter, ChannelsModule, type ChannelsModuleOptions, type PubSub } from '../../lib/index.js';
+import type { ChannelsModuleOptions } from '../../lib/index.js';
 import { BenchChannel } from './bench.channel.js';
 import { arg, exitOnSignals, serveNestBenchApp } from './bench-hooks.js';
-
-async function makePubSub(): Promise<PubSub | undefined> {
-  if (arg('pubsub', 'local') !== 'redis') return undefined;
-  const { RedisPubSub } = await import('../../lib/redis/index.js');
-  return new RedisPubSub({
-    url: arg('redis-url', 'redis://127.0.0.1:6379'),
-    keyPrefix: arg('key-prefix', `bench:${process.pid}:`),
-  });
-}
+import { benchPubSub, createChannelsApp } from './channels-app.js';
 
 async function main(): Promise<void> {
   exitOnSignals();
   await serveNestBenchApp('channels.server', async () => {
-    const pubsub = await makePubSub();
+    const pubsub = await benchPubSub();
     const maxBuffered = Number(arg('max-buffered', '0'));
     const options: ChannelsModuleOptions = {
       path: '/socket',
@@ -42,13 +32,7 @@ async function main(): Promise<void> {
       ...(maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}),
       ...(process.argv.includes('--longpoll') ? { longpoll: true } : {}),
     };
-
-    @Module({ imports: [ChannelsModule.forRoot(options)], providers: [BenchChannel] })
-    class AppModule {}
-
-    const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
-    app.useWebSocketAdapter(new ChannelsAdapter(app));
-    return app;
+    return createChannelsApp(options, [BenchChannel]);
   });
 }
 

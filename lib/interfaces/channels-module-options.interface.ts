@@ -1,4 +1,5 @@
 import type { LogLevel, ModuleMetadata, Type } from '@nestjs/common';
+import type { PresenceOptions, ResolvedPresenceOptions } from '../presence/presence.types.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
 import type { SocketHandler } from './socket-handler.interface.js';
@@ -18,6 +19,8 @@ export interface ChannelsModuleOptions {
   socket?: Type<SocketHandler>;
   /** The PubSub; one per app (give it on one mount only). @default new LocalPubSub() */
   pubsub?: PubSub;
+  /** Presence: the `fetch` hook and the timings across nodes; one per app (give it on one mount only). @default see `PresenceOptions` */
+  presence?: PresenceOptions;
   /** Restricts this mount to these channel classes, in declaration order. @default every `@Channel` class */
   channels?: Type<object>[];
   /** Milliseconds the server waits for any client frame before closing with 1002. @default 60000 */
@@ -142,6 +145,8 @@ export interface ResolvedChannelsOptions {
   readonly longpollPath: string;
   readonly socket: Type<SocketHandler> | null;
   readonly pubsub: PubSub | null;
+  /** Null when this mount does not set it. */
+  readonly presence: ResolvedPresenceOptions | null;
   readonly channels: Type<object>[] | null;
   readonly heartbeatTimeoutMs: number;
   readonly maxFrameSize: number;
