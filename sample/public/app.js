@@ -317,6 +317,7 @@ async function enter(user, name, transport) {
   const press = ++presses;
   if (current === null || current.user !== user || current.transport !== transport) {
     leaveRoom();
+    showRoom('joining', `joining room:${name}…`);
     current?.socket.disconnect();
     current = null;
     afterJoin = [];
