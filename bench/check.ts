@@ -1,11 +1,11 @@
 /**
  * Preflight: before anything is timed, each server is driven once by the
- * official client of its protocol (`phoenix` for the Phoenix servers,
- * `socket.io-client` for Socket.IO): join, `ping`, and a 3-message `blast`
+ * official client of its protocol (`phoenix` for the Phoenix servers, with
+ * its LongPoll transport for our long-poll server, `socket.io-client` for Socket.IO): join, `ping`, and a 3-message `blast`
  * whose messages must arrive intact. The load workers only count frames,
  * so this is where we make sure the frames they count are the right ones.
  */
-import { Socket as PhoenixSocket } from 'phoenix';
+import { LongPoll, Socket as PhoenixSocket } from 'phoenix';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
 
@@ -33,9 +33,9 @@ function expectMessages(got: unknown[], size: number): void {
   if (!ok) throw new Error(`blast: expected 3 messages {i, body}, got ${JSON.stringify(got).slice(0, 300)}`);
 }
 
-async function checkPhoenix(port: number): Promise<void> {
+async function checkPhoenix(port: number, longPoll: boolean): Promise<void> {
   const socket = new PhoenixSocket(`ws://127.0.0.1:${port}/socket`, {
-    transport: WebSocket as unknown as new (endpoint: string) => object,
+    transport: (longPoll ? LongPoll : WebSocket) as unknown as new (endpoint: string) => object,
     reconnectAfterMs: () => 60_000,
     logger: undefined,
   });
@@ -84,7 +84,7 @@ async function checkSocketIo(port: number): Promise<void> {
 }
 
 /** Throws with a reason when the server on `port` does not speak its protocol as the bench expects. */
-export async function preflight(dialect: 'phx' | 'sio', port: number): Promise<void> {
-  if (dialect === 'phx') await checkPhoenix(port);
-  else await checkSocketIo(port);
+export async function preflight(dialect: 'phx' | 'sio' | 'lp', port: number): Promise<void> {
+  if (dialect === 'sio') await checkSocketIo(port);
+  else await checkPhoenix(port, dialect === 'lp');
 }

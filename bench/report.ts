@@ -3,7 +3,7 @@
  * terminal, Markdown for bench/README.md): every scenario × server, ratios
  * of our server to raw ws and to Socket.IO, and the targets as pass/miss.
  */
-export type ServerKind = 'raw-ws' | 'socketio' | 'channels';
+export type ServerKind = 'raw-ws' | 'socketio' | 'channels' | 'channels-lp';
 
 export interface BenchResults {
   meta: {
@@ -21,11 +21,12 @@ export interface BenchResults {
 }
 
 type Cell = number | string | null;
+type MainKind = Exclude<ServerKind, 'channels-lp'>;
 
 interface Row {
   scenario: string;
   metric: string;
-  cells: Record<ServerKind, Cell>;
+  cells: Record<MainKind, Cell>;
   fmt: (v: number) => string;
   /** Show ratios of channels to the baselines on this row. */
   ratios: boolean;
@@ -34,8 +35,9 @@ interface Row {
   verdict?: boolean | null;
 }
 
+/** The servers of the main table; channels-lp (our server over long-poll) has its own. */
 const KINDS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels'];
-const LABEL: Record<ServerKind, string> = { 'raw-ws': 'raw ws', socketio: 'Socket.IO', channels: 'channels' };
+const LABEL: Record<ServerKind, string> = { 'raw-ws': 'raw ws', socketio: 'Socket.IO', channels: 'channels', 'channels-lp': 'channels long-poll' };
 
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
@@ -137,11 +139,11 @@ function buildRows(results: BenchResults['results']): Row[] {
   return rows;
 }
 
-function perKind(res: Record<string, Record<string, unknown>>, pick: (r: Record<string, unknown>) => unknown): Record<ServerKind, Cell> {
+function perKind(res: Record<string, Record<string, unknown>>, pick: (r: Record<string, unknown>) => unknown): Record<MainKind, Cell> {
   return { 'raw-ws': cell(res, 'raw-ws', pick), socketio: cell(res, 'socketio', pick), channels: cell(res, 'channels', pick) };
 }
 
-function only(c: Cell): Record<ServerKind, Cell> {
+function only(c: Cell): Record<MainKind, Cell> {
   return { 'raw-ws': null, socketio: null, channels: c };
 }
 
@@ -197,6 +199,27 @@ function cpuCells(results: BenchResults['results']): string[][] {
     out.push(['cluster, 1 node', '—', '—', pair(cl['oneNode'] as Record<string, unknown>)]);
     out.push(['cluster, 2 nodes', '—', '—', pair(cl['twoNodes'] as Record<string, unknown>)]);
     if (cl['threeNodes'] !== undefined) out.push(['cluster, 3 nodes', '—', '—', pair(cl['threeNodes'] as Record<string, unknown>)]);
+  }
+  return out;
+}
+
+/** Our server over long-poll beside itself over WebSocket, for the scenarios that ran both. */
+function longPollCells(results: BenchResults['results']): string[][] {
+  const out: string[][] = [];
+  const metrics: Array<[string, string, (r: Record<string, unknown>) => unknown, (v: number) => string]> = [
+    ['fanout', 'deliveries/s', (r) => r['rate'], rate],
+    ['reqreply', 'replies/s', (r) => r['rate'], rate],
+    ['reqreply', 'p50 latency', (r) => r['p50'], ms],
+    ['reqreply', 'p99 latency', (r) => r['p99'], ms],
+  ];
+  for (const [scenario, metric, pick, fmt] of metrics) {
+    const res = results[scenario];
+    if (res?.['channels-lp'] === undefined) continue;
+    const ws = cell(res, 'channels', pick);
+    const lp = cell(res, 'channels-lp', pick);
+    const cpu = (r: Record<string, unknown> | undefined): string =>
+      Array.isArray(r?.['serverCpu']) ? (r['serverCpu'] as number[]).map((x) => `${x}%`).join(' + ') : '—';
+    out.push([scenario, metric, show(ws, fmt), show(lp, fmt), showRatio(ratio(lp, ws)), metric.endsWith('/s') ? `${cpu(res['channels'])} / ${cpu(res['channels-lp'])}` : '']);
   }
   return out;
 }
@@ -269,12 +292,17 @@ export function renderReport(results: BenchResults): { text: string; markdown: s
     `Parameters: ${params}`,
   ];
   const noteLines = notes(results.results, rows);
+  const lpHead = ['long-poll', 'metric', 'channels WebSocket', LABEL['channels-lp'], 'lp/ws', 'server CPU ws / lp'];
+  const lp = longPollCells(results.results);
+  const lpText = lp.length > 0 ? ['', plain(lpHead, lp)] : [];
+  const lpMarkdown = lp.length > 0 ? ['', markdownTable(lpHead, lp)] : [];
   const text = [
     ...header,
     '',
     plain(HEAD, body),
     '',
     plain(cpuHead, cpu),
+    ...lpText,
     ...(noteLines.length > 0 ? ['', ...noteLines] : []),
   ].join('\n');
   const markdown = [
@@ -283,6 +311,7 @@ export function renderReport(results: BenchResults): { text: string; markdown: s
     markdownTable(HEAD, body),
     '',
     markdownTable(cpuHead, cpu),
+    ...lpMarkdown,
     ...(noteLines.length > 0 ? ['', ...noteLines.map((n) => `- ${n}`)] : []),
   ].join('\n');
   return { text, markdown };

@@ -34,7 +34,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const SCENARIOS = ['fanout', 'reqreply', 'memory', 'joinrate', 'cluster', 'slow'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** The servers of the comparison table. */
-const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels'];
+const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels', 'channels-lp'];
 /**
  * Variants of our server, measured beside it on request: `channels-guarded`
  * (a class guard and ValidationPipe on `ping`, `--enhancers guard-pipe`) and
@@ -217,6 +217,7 @@ function serverFile(kind: Kind): string {
     case 'socketio':
       return path.join(here, 'servers', 'socketio.server.js');
     case 'channels':
+    case 'channels-lp':
     case 'channels-guarded':
       return path.join(here, 'servers', 'channels.server.js');
     case 'channels-ref':
@@ -226,12 +227,20 @@ function serverFile(kind: Kind): string {
 }
 const WORKER_FILE = path.join(here, 'load', 'worker.js');
 
-const DIALECT: Record<Kind, Dialect> = { 'raw-ws': 'phx', socketio: 'sio', channels: 'phx', 'channels-guarded': 'phx', 'channels-ref': 'phx' };
+const DIALECT: Record<Kind, Dialect> = {
+  'raw-ws': 'phx',
+  socketio: 'sio',
+  channels: 'phx',
+  'channels-lp': 'lp',
+  'channels-guarded': 'phx',
+  'channels-ref': 'phx',
+};
 
 let opts: Options;
 
 async function startServer(kind: Kind, extra: string[] = [], label: string = kind): Promise<ServerProc> {
   const args = [...extra];
+  if (kind === 'channels-lp') args.push('--longpoll');
   if (kind.startsWith('channels') && opts.maxBuffered > 0) args.push('--max-buffered', String(opts.maxBuffered));
   if (kind === 'channels-guarded') args.push('--enhancers', 'guard-pipe');
   return ServerProc.start(label, serverFile(kind), args, ['--expose-gc'], opts.verbose);
@@ -667,9 +676,11 @@ const RUNNERS: Record<Scenario, (kind: Kind) => Promise<Result>> = {
 };
 
 function serversFor(scenario: Scenario): Kind[] {
-  if (scenario === 'cluster') return opts.servers.filter((s) => s === 'channels');
-  if (scenario === 'slow') return opts.servers.filter((s) => s !== 'raw-ws' || opts.slowRawWs);
-  return opts.servers;
+  // Long-poll (channels-lp) runs where users weigh its cost: request/reply and fanout.
+  const servers = scenario === 'fanout' || scenario === 'reqreply' ? opts.servers : opts.servers.filter((s) => s !== 'channels-lp');
+  if (scenario === 'cluster') return servers.filter((s) => s === 'channels');
+  if (scenario === 'slow') return servers.filter((s) => s !== 'raw-ws' || opts.slowRawWs);
+  return servers;
 }
 
 // ---------------------------------------------------------------- output
@@ -769,7 +780,7 @@ async function main(): Promise<void> {
         } finally {
           await server.stop();
         }
-        process.stdout.write(`ok (${DIALECT[kind] === 'phx' ? 'phoenix' : 'socket.io-client'} join, ping, blast)\n`);
+        process.stdout.write(`ok (${{ phx: 'phoenix', lp: 'phoenix LongPoll', sio: 'socket.io-client' }[DIALECT[kind]]} join, ping, blast)\n`);
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         broken.set(kind, msg);

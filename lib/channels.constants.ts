@@ -81,3 +81,12 @@ export const DEFAULTS = {
   logJoin: 'log',
   logHandleIn: 'debug',
 } as const;
+
+/** Long-poll defaults: Phoenix's `window_ms` and `pubsub_timeout_ms`, Plug's body limit, and our bounds. */
+export const LONGPOLL_DEFAULTS = {
+  windowMs: 10_000,
+  maxSessions: 10_000,
+  maxBufferedMessages: 10_000,
+  maxBodySize: 8_000_000,
+  pubsubTimeoutMs: 2_000,
+} as const;

@@ -46,10 +46,40 @@ export const MESSAGES = {
     `the socket handler ${handler} is a provider of several modules (${modules}); provide it in one`,
   socketHandlerNotProvided: (handler: string) =>
     `the socket handler ${handler} has guards, interceptors, pipes, filters or parameter decorators (its own or app-wide), which Nest resolves only for a provider: add ${handler} to a module's providers`,
-  connectTimedOut: (handler: string, limitMs: number, peer: string) =>
-    `${handler}.connect from ${peer} did not settle within ${limitMs}ms (connectTimeout); answering the upgrade with 503`,
+  connectTimedOut: (handler: string, limitMs: number, peer: string, transport: string) =>
+    `${handler}.connect from ${peer} did not settle within ${limitMs}ms (connectTimeout); answering its ${transport} connection with 503`,
   previousCutOff: (channel: string, topic: string, limitMs: number) =>
     `${channel} on ${topic}: the join and messages queued before a duplicate join did not finish within ${limitMs}ms (shutdownTimeout); the duplicate join replaces the channel now`,
+  serving: (count: number, patterns: string, websocketPath: string) =>
+    `serving ${count} channel pattern(s) at ${websocketPath}: ${patterns}`,
+  noChannels: (websocketPath: string) =>
+    `no @Channel class serves ${websocketPath}, so every join gets "unmatched topic": ` +
+    'add your channel classes to the providers of a module (e.g. providers: [RoomChannel])',
+  adapterMissing: (websocketPath: string) =>
+    `ChannelsAdapter is not installed, so nothing answers at ${websocketPath} (clients get 404): ` +
+    'call app.useWebSocketAdapter(new ChannelsAdapter(app)) before app.listen()',
+  channelNotProvided: (channel: string, pattern: string) =>
+    `${channel} has @Channel('${pattern}') but is not a provider of this app, so no join reaches it: ` +
+    `add it to the providers of a module (e.g. providers: [${channel}])`,
+  unmatchedJoin: (topic: string, mount: string, patterns: string) =>
+    patterns === ''
+      ? `ignoring join of unmatched topic ${describe(topic)} on ${mount}: this mount serves no channel; ` +
+        'add your @Channel classes to the providers of a module'
+      : `ignoring join of unmatched topic ${describe(topic)} on ${mount}: no pattern matches it (served: ${patterns}); ` +
+        'a @Channel class for it must be in the providers of a module',
+  longPollOverflow: (peer: string, messages: number, bytes: number, maxMessages: number, maxBytes: number) =>
+    `ending the long-poll session of ${peer}: ${messages} frames (${bytes} bytes) wait for a poll, the limit is longpoll.maxBufferedMessages ${maxMessages} / maxBufferedBytes ${maxBytes}`,
+  longPollUnsendable: (peer: string, what: string) =>
+    `${what} frame for the long-poll session of ${peer} dropped: long-poll carries text frames only`,
+  longPollSessionLimit: (path: string, limit: number) =>
+    `refusing new long-poll sessions on ${path} with 503: the node holds ${limit} sessions (longpoll.maxSessions); logged once until one ends`,
+  longPollBodyTooLarge: (peer: string, limit: number) =>
+    `long-poll POST from ${peer} is over longpoll.maxBodySize (${limit} bytes); answered 400`,
+  longPollBodyRead: (url: string | undefined) =>
+    `long-poll POST on ${url}: the body was read before the long-poll transport saw it (a body parser ahead of ChannelsAdapter?); answered 400`,
+  longPollBadBase64: (peer: string) => `long-poll POST from ${peer} has a line that is neither a JSON frame nor base64; answered 500`,
+  originRefused: (origin: string | undefined, path: string) =>
+    `origin of request ${describe(origin)} is not allowed on ${path} (checkOrigin); refusing with 403`,
 };
 
 // ── Describing values for log lines and error messages ─────────────────────

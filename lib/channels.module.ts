@@ -10,13 +10,14 @@ import type {
   ChannelsModuleOptions,
   ChannelsOptionsFactory,
 } from './interfaces/channels-module-options.interface.js';
+import { Presence } from './presence/presence.js';
 import { PubSub } from './pubsub/pubsub.js';
 import { ChannelContextCreator } from './registry/channel-context-creator.js';
 import { ChannelExplorer } from './registry/channel.explorer.js';
 import { ChannelMetadataAccessor } from './registry/channel-metadata.accessor.js';
 import { ChannelsMount } from './socket/channels-mount.js';
 
-/** What exists once per app, however many mounts: explorer, host, endpoint, the PubSub token. */
+/** What exists once per app, however many mounts: explorer, host, endpoint, Presence, the PubSub token. */
 @Global()
 @Module({
   imports: [DiscoveryModule],
@@ -26,16 +27,17 @@ import { ChannelsMount } from './socket/channels-mount.js';
     ChannelExplorer,
     ChannelsHost,
     ChannelsEndpoint,
+    Presence,
     { provide: PubSub, useFactory: (host: ChannelsHost) => host.pubsubProxy, inject: [ChannelsHost] },
   ],
-  exports: [ChannelsEndpoint, PubSub, ChannelsHost],
+  exports: [ChannelsEndpoint, Presence, PubSub, ChannelsHost],
 })
 class ChannelsCoreModule {}
 
 /**
  * Mounts Phoenix channels on a path. Each call is one mount with its own
- * socket handler and channel set; the PubSub and `ChannelsEndpoint` are
- * shared by all mounts of the app.
+ * socket handler and channel set; the PubSub, `ChannelsEndpoint` and
+ * `Presence` are shared by all mounts of the app.
  *
  * @example ChannelsModule.forRoot({ path: '/socket', socket: UserSocket })
  * @publicApi

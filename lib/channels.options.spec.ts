@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULTS } from './channels.constants.js';
+import { DEFAULTS, LONGPOLL_DEFAULTS } from './channels.constants.js';
 import { resolveOptions } from './channels.options.js';
-
 describe('resolveOptions: the limits one client meets (issue 11)', () => {
   it('defaults maxFrameSize to 1 MiB, maxPayloadDepth to 64 and maxQueuedMessages to 1000', () => {
     const resolved = resolveOptions();
@@ -28,4 +27,58 @@ describe('resolveOptions: the limits one client meets (issue 11)', () => {
       });
     }
   }
+});
+
+describe('resolveOptions: long-poll, authToken, subprotocols', () => {
+  it('leaves long-poll off by default, and serves it with the defaults for true', () => {
+    assert.equal(resolveOptions({}).longpoll, null);
+    assert.equal(resolveOptions({ longpoll: false }).longpoll, null);
+    const on = resolveOptions({ path: '/ws', longpoll: true });
+    assert.deepEqual(on.longpoll, {
+      windowMs: 10_000,
+      maxSessions: 10_000,
+      maxBufferedMessages: 10_000,
+      maxBodySize: 8_000_000,
+      pubsubTimeoutMs: 2_000,
+    });
+    assert.deepEqual(on.longpoll, { ...LONGPOLL_DEFAULTS });
+    assert.equal(on.longpollPath, '/ws/longpoll');
+    assert.equal(on.websocketPath, '/ws/websocket');
+  });
+
+  it('merges long-poll settings over the defaults', () => {
+    const resolved = resolveOptions({ longpoll: { windowMs: 500, maxSessions: 3 } });
+    assert.equal(resolved.longpoll?.windowMs, 500);
+    assert.equal(resolved.longpoll?.maxSessions, 3);
+    assert.equal(resolved.longpoll?.maxBodySize, 8_000_000);
+  });
+
+  it('rejects unknown or invalid long-poll settings with one exact message', () => {
+    assert.throws(() => resolveOptions({ longpoll: { window: 5 } as never }), {
+      name: 'ChannelsConfigurationError',
+      message:
+        'ChannelsModule option longpoll: unknown setting(s) window; accepted: windowMs, maxSessions, maxBufferedMessages, maxBodySize, pubsubTimeoutMs',
+    });
+    assert.throws(() => resolveOptions({ longpoll: { maxSessions: 0 } }), {
+      message: 'ChannelsModule option longpoll.maxSessions must be a positive number; got 0',
+    });
+    assert.throws(() => resolveOptions({ longpoll: 'yes' as never }), {
+      message: 'ChannelsModule option longpoll must be true, false or an object of long-poll settings',
+    });
+  });
+
+  it('takes authToken (default false) and subprotocols (default unset)', () => {
+    const plain = resolveOptions({});
+    assert.equal(plain.authToken, false);
+    assert.equal(plain.subprotocols, null);
+    const set = resolveOptions({ authToken: true, subprotocols: ['mqtt', 'v2.chat'] });
+    assert.equal(set.authToken, true);
+    assert.deepEqual(set.subprotocols, ['mqtt', 'v2.chat']);
+    assert.throws(() => resolveOptions({ subprotocols: ['ok', ''] }), {
+      message: 'ChannelsModule option subprotocols must be a list of non-empty strings',
+    });
+    assert.throws(() => resolveOptions({ authToken: 'yes' as never }), {
+      message: 'ChannelsModule option authToken must be true or false; got yes',
+    });
+  });
 });

@@ -1,9 +1,12 @@
-import { DEFAULTS } from './channels.constants.js';
+import { DEFAULTS, LONGPOLL_DEFAULTS } from './channels.constants.js';
 import { ChannelsConfigurationError } from './errors/errors.js';
 import type {
   ChannelsModuleOptions,
+  LongPollOptions,
   ResolvedChannelsOptions,
+  ResolvedLongPollOptions,
 } from './interfaces/channels-module-options.interface.js';
+import { resolvePresenceOptions } from './presence/presence-options.js';
 import { V1JsonSerializer } from './serializers/v1-json.serializer.js';
 import { V2JsonSerializer } from './serializers/v2-json.serializer.js';
 
@@ -33,10 +36,13 @@ export function resolveOptions(options: ChannelsModuleOptions = {}): ResolvedCha
     }
     return value;
   };
-  if (options.longpoll !== undefined && options.longpoll !== false) {
-    throw new ChannelsConfigurationError(
-      'ChannelsModule option longpoll: the long-poll transport is not available in this version; leave it unset or false',
-    );
+  const longpoll = resolveLongPoll(options.longpoll, positive);
+  const subprotocols = options.subprotocols ?? null;
+  if (subprotocols !== null && (!Array.isArray(subprotocols) || !subprotocols.every((p) => typeof p === 'string' && p !== ''))) {
+    throw new ChannelsConfigurationError('ChannelsModule option subprotocols must be a list of non-empty strings');
+  }
+  if (options.authToken !== undefined && typeof options.authToken !== 'boolean') {
+    throw new ChannelsConfigurationError(`ChannelsModule option authToken must be true or false; got ${String(options.authToken)}`);
   }
   const serializers = options.serializers ?? DEFAULT_SERIALIZERS;
   if (!Array.isArray(serializers) || serializers.length === 0) {
@@ -56,8 +62,10 @@ export function resolveOptions(options: ChannelsModuleOptions = {}): ResolvedCha
   return Object.freeze({
     path,
     websocketPath: `${path === '/' ? '' : path}/websocket`,
+    longpollPath: `${path === '/' ? '' : path}/longpoll`,
     socket: options.socket ?? null,
     pubsub: options.pubsub ?? null,
+    presence: options.presence === undefined ? null : resolvePresenceOptions(options.presence),
     channels: options.channels ?? null,
     heartbeatTimeoutMs: positive('heartbeatTimeout', options.heartbeatTimeout, DEFAULTS.heartbeatTimeoutMs, true),
     maxFrameSize: count('maxFrameSize', options.maxFrameSize, DEFAULTS.maxFrameSize),
@@ -65,12 +73,40 @@ export function resolveOptions(options: ChannelsModuleOptions = {}): ResolvedCha
     maxQueuedMessages: count('maxQueuedMessages', options.maxQueuedMessages, DEFAULTS.maxQueuedMessages),
     maxChannelsPerSocket: positive('maxChannelsPerSocket', options.maxChannelsPerSocket, DEFAULTS.maxChannelsPerSocket),
     checkOrigin,
+    longpoll,
+    authToken: options.authToken ?? false,
+    subprotocols: subprotocols === null ? null : Object.freeze([...subprotocols]),
     serializers,
     perMessageDeflate: options.perMessageDeflate ?? false,
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, DEFAULTS.maxBufferedBytes),
     shutdownTimeoutMs: positive('shutdownTimeout', options.shutdownTimeout, DEFAULTS.shutdownTimeoutMs, true),
     connectTimeoutMs: positive('connectTimeout', options.connectTimeout, DEFAULTS.connectTimeoutMs, true),
     connectLogLevel: logger === false ? false : (logger?.connect ?? 'log'),
+  });
+}
+
+type PositiveCheck = (name: string, value: number | undefined, fallback: number, allowZero?: boolean) => number;
+
+const LONGPOLL_KEYS = Object.keys(LONGPOLL_DEFAULTS);
+
+function resolveLongPoll(given: ChannelsModuleOptions['longpoll'], positive: PositiveCheck): ResolvedLongPollOptions | null {
+  if (given === undefined || given === false) return null;
+  const settings: LongPollOptions = given === true ? {} : given;
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    throw new ChannelsConfigurationError('ChannelsModule option longpoll must be true, false or an object of long-poll settings');
+  }
+  const unknown = Object.keys(settings).filter((key) => !LONGPOLL_KEYS.includes(key));
+  if (unknown.length > 0) {
+    throw new ChannelsConfigurationError(
+      `ChannelsModule option longpoll: unknown setting(s) ${unknown.join(', ')}; accepted: ${LONGPOLL_KEYS.join(', ')}`,
+    );
+  }
+  return Object.freeze({
+    windowMs: positive('longpoll.windowMs', settings.windowMs, LONGPOLL_DEFAULTS.windowMs),
+    maxSessions: positive('longpoll.maxSessions', settings.maxSessions, LONGPOLL_DEFAULTS.maxSessions),
+    maxBufferedMessages: positive('longpoll.maxBufferedMessages', settings.maxBufferedMessages, LONGPOLL_DEFAULTS.maxBufferedMessages),
+    maxBodySize: positive('longpoll.maxBodySize', settings.maxBodySize, LONGPOLL_DEFAULTS.maxBodySize),
+    pubsubTimeoutMs: positive('longpoll.pubsubTimeoutMs', settings.pubsubTimeoutMs, LONGPOLL_DEFAULTS.pubsubTimeoutMs),
   });
 }
 

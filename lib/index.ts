@@ -25,6 +25,7 @@ export type {
   ChannelsOptionsFactory,
   ChannelOptions,
   CheckOrigin,
+  LongPollOptions,
 } from './interfaces/channels-module-options.interface.js';
 
 // Result helpers
@@ -53,6 +54,19 @@ export { LocalSubscriptions } from './pubsub/local-subscriptions.js';
 export { FastlaneCache } from './pubsub/fastlane.js';
 export type { SharedFrame } from './pubsub/fastlane.js';
 export type { Subscriber } from './pubsub/subscriber.interface.js';
+
+// Presence
+export { Presence } from './presence/presence.js';
+export type { PresenceKey, PresenceUpdate } from './presence/presence.js';
+export type {
+  PresenceChange,
+  PresenceDiff,
+  PresenceEntry,
+  PresenceFetch,
+  PresenceMeta,
+  PresenceOptions,
+  Presences,
+} from './presence/presence.types.js';
 
 // Serializers
 export type { Broadcast, Message, Ref } from './serializers/message.js';

@@ -1,15 +1,9 @@
-import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { ChannelsAdapter } from '../lib/index.js';
-import { AppModule } from './app.module.js';
+import { Logger } from '@nestjs/common';
+import { createSampleApp } from './create-app.js';
 
-async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create(AppModule);
-  app.useWebSocketAdapter(new ChannelsAdapter(app));
-  app.enableShutdownHooks();
-  const port = Number(process.env.PORT ?? 4000);
-  await app.listen(port, process.env.HOST ?? '127.0.0.1');
-  console.log(`chat sample on http://127.0.0.1:${port}/ (WebSocket at /socket/websocket)`);
-}
-
-void bootstrap();
+const port = Number(process.env.PORT ?? 4000);
+const host = process.env.HOST ?? '127.0.0.1';
+const app = await createSampleApp();
+app.enableShutdownHooks();
+await app.listen(port, host);
+new Logger('Sample').log(`chat sample on http://${host}:${port}/ (WebSocket at /socket/websocket, long-poll at /socket/longpoll)`);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: type-check and compile with tsc (decorator metadata
-# needs it), make sure a Redis answers on 127.0.0.1:6379 (start one if not),
-# then run every unit spec and e2e spec with node's test runner.
+# needs it), make sure a Redis answers on 127.0.0.1:6379 (start one if not)
+# and Debian's Chromium is installed (apt-get it if not), then run every unit,
+# e2e, browser, docs and packaging spec with node's test runner.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/ensure-redis.sh
+bash scripts/ensure-chromium.sh
 
 rm -rf dist
 npx tsc -p tsconfig.json

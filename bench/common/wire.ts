@@ -22,7 +22,8 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 
-export type Dialect = 'phx' | 'sio';
+/** `phx` and `sio` over this WebSocket client; `lp` is Phoenix over long-poll (longpoll-wire.ts). */
+export type Dialect = 'phx' | 'sio' | 'lp';
 
 export interface WireTarget {
   readonly host: string;
@@ -30,13 +31,24 @@ export interface WireTarget {
   readonly dialect: Dialect;
 }
 
+/** What a load worker drives: a WebSocket (`WireConn`) or a long-poll session (`LongPollConn`). */
+export interface LoadConn extends LoadConnState {
+  readonly dialect: Dialect;
+  request(event: string, payloadJson: string, onReply: ReplyHandler): void;
+  join(topic: string, timeoutMs: number): Promise<boolean>;
+  heartbeat(): void;
+  isPaused(): boolean;
+  pause(): void;
+  reset(): void;
+}
+
 /** Called for a reply the connection was waiting for: the frame's text payload is `buf[start, end)`. */
-export type ReplyHandler = (conn: WireConn, buf: Buffer, start: number, end: number) => void;
+export type ReplyHandler = (conn: LoadConn, buf: Buffer, start: number, end: number) => void;
 
 /** Receives every broadcast (after `conn.broadcasts` was incremented) and every close. */
 export interface WireObserver {
-  onBroadcast(conn: WireConn): void;
-  onClose(conn: WireConn): void;
+  onBroadcast(conn: LoadConn): void;
+  onClose(conn: LoadConn): void;
 }
 
 const PHX_PATH = '/socket/websocket?vsn=2.0.0';
@@ -58,10 +70,8 @@ const CH_4 = 0x34;
 
 const noopObserver: WireObserver = { onBroadcast() {}, onClose() {} };
 
-/** One client connection. Fields are public so the worker can read counters without getters. */
-export class WireConn {
-  readonly socket: net.Socket;
-  readonly dialect: Dialect;
+/** The counters and state of every load connection. Fields are public so the worker can read them without getters. */
+export abstract class LoadConnState {
   observer: WireObserver = noopObserver;
   /** Broadcast frames received since the last reset. */
   broadcasts = 0;
@@ -73,6 +83,12 @@ export class WireConn {
   topic = '';
   /** Index the worker gave this connection. */
   index = 0;
+}
+
+/** One client connection. */
+export class WireConn extends LoadConnState implements LoadConn {
+  readonly socket: net.Socket;
+  readonly dialect: Dialect;
 
   private readonly mask: Buffer;
   private handshakeDone = false;
@@ -86,6 +102,7 @@ export class WireConn {
   private onReady: ((err?: Error) => void) | null;
 
   constructor(socket: net.Socket, dialect: Dialect, onReady: (err?: Error) => void) {
+    super();
     this.socket = socket;
     this.dialect = dialect;
     this.mask = randomBytes(4);
@@ -162,6 +179,10 @@ export class WireConn {
     if (this.dialect === 'phx' && this.waiter === null) {
       this.sendText(`[null,"${this.nextRef++}","phoenix","heartbeat",{}]`);
     }
+  }
+
+  isPaused(): boolean {
+    return this.socket.isPaused();
   }
 
   /** Stops reading: the kernel buffers fill and the server has to hold what it cannot send. */
@@ -354,7 +375,7 @@ export class WireConn {
 /** True when a reply frame carries status ok (parses the frame: used for joins and blasts only). */
 export function replyIsOk(dialect: Dialect, buf: Buffer, start: number, end: number): boolean {
   try {
-    if (dialect === 'phx') {
+    if (dialect !== 'sio') {
       const frame = JSON.parse(buf.toString('utf8', start, end)) as unknown[];
       const payload = frame[4] as { status?: unknown } | undefined;
       return frame[3] === 'phx_reply' && payload?.status === 'ok';
@@ -371,7 +392,7 @@ export function replyIsOk(dialect: Dialect, buf: Buffer, start: number, end: num
 
 /** The decoded response of a reply frame (phx: payload.response; sio: the first ack argument). */
 export function replyBody(dialect: Dialect, buf: Buffer, start: number, end: number): unknown {
-  if (dialect === 'phx') {
+  if (dialect !== 'sio') {
     const frame = JSON.parse(buf.toString('utf8', start, end)) as unknown[];
     return (frame[4] as { response?: unknown } | undefined)?.response;
   }

@@ -23,14 +23,15 @@ import {
   type WorkerReply,
   type WorkerRequest,
 } from '../common/ipc.js';
-import { openWire, replyIsOk, type WireConn, type WireObserver } from '../common/wire.js';
+import { openLongPoll } from '../common/longpoll-wire.js';
+import { openWire, replyIsOk, type LoadConn, type WireObserver, type WireTarget } from '../common/wire.js';
 
 if (typeof process.send !== 'function') {
   process.stderr.write('bench/load/worker: run me through the runner (needs an IPC channel)\n');
   process.exit(2);
 }
 
-const conns: WireConn[] = [];
+const conns: LoadConn[] = [];
 let closedCount = 0;
 let shuttingDown = false;
 
@@ -42,7 +43,7 @@ let armedCpu: NodeJS.CpuUsage = process.cpuUsage();
 let doneAt: number | null = null;
 
 const observer: WireObserver = {
-  onBroadcast(conn: WireConn): void {
+  onBroadcast(conn: LoadConn): void {
     if (expect > 0 && conn.broadcasts === expect) {
       complete++;
       if (complete === conns.length) {
@@ -66,9 +67,13 @@ const observer: WireObserver = {
 // Phoenix connections are kept alive with heartbeats (the servers close after
 // 60 s of silence); paused connections stay silent on purpose.
 const heartbeatTimer = setInterval(() => {
-  for (const c of conns) if (c.open && !c.socket.isPaused()) c.heartbeat();
+  for (const c of conns) if (c.open && !c.isPaused()) c.heartbeat();
 }, 25_000);
 heartbeatTimer.unref();
+
+function open(target: WireTarget, timeoutMs: number): Promise<LoadConn> {
+  return target.dialect === 'lp' ? openLongPoll(target, timeoutMs) : openWire(target, timeoutMs);
+}
 
 async function connect(cmd: ConnectCmd): Promise<ConnectResult> {
   const cpu0 = process.cpuUsage();
@@ -82,7 +87,7 @@ async function connect(cmd: ConnectCmd): Promise<ConnectResult> {
     while (next < cmd.count) {
       next++;
       try {
-        const conn = await openWire(target, cmd.timeoutMs);
+        const conn: LoadConn = await open(target, cmd.timeoutMs);
         conn.observer = observer;
         const ok = await conn.join(cmd.topic, cmd.timeoutMs);
         if (!ok) {
@@ -132,13 +137,13 @@ function collect(): CollectResult {
   };
 }
 
-function publisher(): WireConn {
+function publisher(): LoadConn {
   const p = conns[0];
   if (p === undefined || !p.open) throw new Error('no open publisher connection');
   return p;
 }
 
-function blastOnce(p: WireConn, n: number, size: number, timeoutMs: number): Promise<boolean> {
+function blastOnce(p: LoadConn, n: number, size: number, timeoutMs: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
     p.request('blast', `{"n":${n},"size":${size}}`, (c, buf, s, e) => {
@@ -203,7 +208,7 @@ function reqreply(cmd: ReqReplyCmd): Promise<ReqReplyResult> {
         clients: conns.length,
       });
     };
-    const sendFrom = (conn: WireConn): void => {
+    const sendFrom = (conn: LoadConn): void => {
       const sent = performance.now();
       conn.request('ping', payload, (c) => {
         const at = performance.now();

@@ -136,6 +136,8 @@ export class ChannelServer implements Subscriber {
   /** A push made while joining (the channel is not joined yet): the join fails with it once `@Join` returns. */
   private joinMisuse: Error | null = null;
   private readonly resume = (): void => this.runQueue();
+  /** Run once by `close()`, however the channel ends (see `onEnd`). */
+  private endCallbacks: Array<(channel: ChannelServer) => void> | null = null;
 
   constructor(
     readonly connection: ChannelConnection,
@@ -217,6 +219,19 @@ export class ChannelServer implements Subscriber {
     this.close();
     this.terminated = this.whenIdle(waitLimitMs).then(() => this.runTerminate(reason));
     return this.terminated;
+  }
+
+  /**
+   * @internal Registers `callback` to run once when this channel ends,
+   * however it ends (leave, stop, crash, refused join, duplicate join,
+   * connection closed, disconnect, drain), right after it left its topic.
+   * Returns false, and registers nothing, when the channel has ended already.
+   * Presence untracks a channel's entries here.
+   */
+  onEnd(callback: (channel: ChannelServer) => void): boolean {
+    if (this.state === State.Closed) return false;
+    (this.endCallbacks ??= []).push(callback);
+    return true;
   }
 
   // ── Verbs of ChannelSocket ───────────────────────────────────────────────
@@ -878,6 +893,18 @@ export class ChannelServer implements Subscriber {
     this.preJoin = null;
     this.connection.channelEnded(this);
     this.unsubscribeAll();
+    const callbacks = this.endCallbacks;
+    if (callbacks !== null) {
+      this.endCallbacks = null;
+      for (const callback of callbacks) {
+        try {
+          callback(this);
+        } catch (error) {
+          // Internal callbacks do not throw; if one does, the channel still ends and the others still run.
+          this.logger.error(`an end-of-channel callback on ${this.topic} threw: ${stackOf(error)}`);
+        }
+      }
+    }
   }
 
   private unsubscribeAll(): void {

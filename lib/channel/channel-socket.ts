@@ -68,6 +68,15 @@ export class ChannelSocketImpl implements ChannelSocket {
     this.assigns = { ...assigns };
   }
 
+  /**
+   * @internal The channel server behind a socket this library made, or null
+   * for anything else (a plain object shaped like a socket included). For
+   * Presence, which binds an entry to its channel's life.
+   */
+  static serverOf(socket: unknown): ChannelServer | null {
+    return typeof socket === 'object' && socket !== null && #server in socket ? socket.#server : null;
+  }
+
   get topic(): string {
     return this.#server.topic;
   }

@@ -16,6 +16,9 @@ export const ERROR_CODE = {
   pubsubUnavailable: 'ERR_CHANNELS_PUBSUB_UNAVAILABLE',
   closed: 'ERR_CHANNELS_CLOSED',
   guardRefused: 'ERR_CHANNELS_GUARD_REFUSED',
+  invalidArgument: 'ERR_CHANNELS_INVALID_ARGUMENT',
+  alreadyTracked: 'ERR_CHANNELS_ALREADY_TRACKED',
+  noPresence: 'ERR_CHANNELS_NO_PRESENCE',
 } as const;
 
 /** One of the `ERROR_CODE` values. @publicApi */

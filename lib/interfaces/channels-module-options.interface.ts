@@ -1,4 +1,5 @@
 import type { LogLevel, ModuleMetadata, Type } from '@nestjs/common';
+import type { PresenceOptions, ResolvedPresenceOptions } from '../presence/presence.types.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
 import type { SocketHandler } from './socket-handler.interface.js';
@@ -12,12 +13,14 @@ export type CheckOrigin = boolean | readonly string[] | ((origin: URL) => boolea
  * @publicApi
  */
 export interface ChannelsModuleOptions {
-  /** Base path; WebSocket at `<path>/websocket`. @default '/socket' */
+  /** Base path; WebSocket at `<path>/websocket`, long-poll at `<path>/longpoll`. @default '/socket' */
   path?: string;
   /** The connect/id handler, a provider class. @default accept everyone, id null */
   socket?: Type<SocketHandler>;
   /** The PubSub; one per app (give it on one mount only). @default new LocalPubSub() */
   pubsub?: PubSub;
+  /** Presence: the `fetch` hook and the timings across nodes; one per app (give it on one mount only). @default see `PresenceOptions` */
+  presence?: PresenceOptions;
   /** Restricts this mount to these channel classes, in declaration order. @default every `@Channel` class */
   channels?: Type<object>[];
   /** Milliseconds the server waits for any client frame before closing with 1002. @default 60000 */
@@ -50,10 +53,30 @@ export interface ChannelsModuleOptions {
   maxQueuedMessages?: number;
   /** Channels one connection may join. @default 100 */
   maxChannelsPerSocket?: number;
-  /** Origin check for the upgrade. @default true */
+  /** Origin check for the WebSocket upgrade and every long-poll request. @default true */
   checkOrigin?: CheckOrigin;
-  /** The long-poll transport. @default false (not available yet) */
-  longpoll?: boolean | Record<string, unknown>;
+  /**
+   * The long-poll transport at `<path>/longpoll`, the `phoenix` client's
+   * fallback (`longPollFallbackMs`, or `transport: LongPoll`). `true` serves
+   * it with the defaults; an object serves it with those settings.
+   * @default false
+   */
+  longpoll?: boolean | LongPollOptions;
+  /**
+   * Reads the `phoenix` client's `authToken`: from the
+   * `Sec-WebSocket-Protocol` offer on WebSocket (answered with
+   * `Sec-WebSocket-Protocol: phoenix`), from `x-phoenix-authtoken` when a
+   * long-poll session is created. `connect` sees it as `info.authToken`.
+   * @default false
+   */
+  authToken?: boolean;
+  /**
+   * WebSocket subprotocols the server accepts, in order of preference: the
+   * first one the client offers is selected, and an upgrade offering only
+   * others is refused with 403. Unset, offered subprotocols are ignored.
+   * @default unset
+   */
+  subprotocols?: string[];
   /** Serializers offered for `vsn` negotiation. @default [V1JsonSerializer, V2JsonSerializer] */
   serializers?: Serializer[];
   /** permessage-deflate. @default false */
@@ -65,12 +88,50 @@ export interface ChannelsModuleOptions {
   /**
    * Milliseconds the socket handler's `connect` (its guards included) may
    * take. One that has not settled by then is logged and the upgrade is
-   * answered 503, so a hung `connect` never holds the socket. 0 waits forever.
+   * answered 503 (a long-poll session request too), so a hung `connect` never
+   * holds the socket. 0 waits forever.
    * @default 10000
    */
   connectTimeout?: number;
   /** Logging: `false` silences connect logs; `connect` sets the level of connect lines. @default { connect: 'log' } */
   logger?: false | { connect?: LogLevel | false };
+}
+
+/**
+ * Settings of the long-poll transport (`longpoll: { ... }`). All optional.
+ *
+ * @publicApi
+ */
+export interface LongPollOptions {
+  /**
+   * Milliseconds a poll is held when nothing is pending (then it answers
+   * `204`), and the longest a POSTed frame may wait to be handled (then the
+   * POST answers `408`). A session not polled for 1.5 × this ends.
+   * @default 10000
+   */
+  windowMs?: number;
+  /** Long-poll sessions one node holds; a new session past it gets HTTP 503 and the client retries. @default 10000 */
+  maxSessions?: number;
+  /** Frames one session may hold for its next poll; past it (or past `maxBufferedBytes`) the session ends. @default 10000 */
+  maxBufferedMessages?: number;
+  /** Largest POST body in bytes; larger gets HTTP 400. @default 8000000 */
+  maxBodySize?: number;
+  /**
+   * Milliseconds a node waits for the node holding a session to answer a
+   * request routed to it through the PubSub (several nodes, no sticky
+   * balancer); past it the session counts as gone.
+   * @default 2000
+   */
+  pubsubTimeoutMs?: number;
+}
+
+/** Long-poll settings after defaults are merged; null when long-poll is off. */
+export interface ResolvedLongPollOptions {
+  readonly windowMs: number;
+  readonly maxSessions: number;
+  readonly maxBufferedMessages: number;
+  readonly maxBodySize: number;
+  readonly pubsubTimeoutMs: number;
 }
 
 /**
@@ -112,8 +173,11 @@ export interface ChannelsModuleAsyncOptions extends Pick<ModuleMetadata, 'import
 export interface ResolvedChannelsOptions {
   readonly path: string;
   readonly websocketPath: string;
+  readonly longpollPath: string;
   readonly socket: Type<SocketHandler> | null;
   readonly pubsub: PubSub | null;
+  /** Null when this mount does not set it. */
+  readonly presence: ResolvedPresenceOptions | null;
   readonly channels: Type<object>[] | null;
   readonly heartbeatTimeoutMs: number;
   readonly maxFrameSize: number;
@@ -121,6 +185,9 @@ export interface ResolvedChannelsOptions {
   readonly maxQueuedMessages: number;
   readonly maxChannelsPerSocket: number;
   readonly checkOrigin: CheckOrigin;
+  readonly longpoll: ResolvedLongPollOptions | null;
+  readonly authToken: boolean;
+  readonly subprotocols: readonly string[] | null;
   readonly serializers: readonly Serializer[];
   readonly perMessageDeflate: boolean;
   readonly maxBufferedBytes: number;

@@ -5,8 +5,13 @@ export interface ConnectInfo {
   readonly peerData: { readonly address: string; readonly port: number };
   readonly uri: URL;
   readonly headers: IncomingHttpHeaders;
-  /** The transport, `'websocket'` or `'test'`. */
+  /** The transport, `'websocket'`, `'longpoll'` or `'test'`. */
   readonly transport: string;
+  /**
+   * The `phoenix` client's `authToken`, when the `authToken` option is on and
+   * the client sent one; otherwise null.
+   */
+  readonly authToken: string | null;
 }
 
 /**

@@ -31,6 +31,14 @@ export class PubSubProxy extends PubSub {
     return this.delegate.node;
   }
 
+  override get isConnected(): boolean {
+    return this.delegate.isConnected;
+  }
+
+  override onConnectionChange(listener: (connected: boolean) => void): () => void {
+    return this.delegate.onConnectionChange(listener);
+  }
+
   // Whatever PubSub is behind it, the promises handed to the app are observed: a rejection nobody
   // awaits is logged, never an unhandled rejection.
 

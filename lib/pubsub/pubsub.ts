@@ -15,6 +15,13 @@ import type { Subscriber } from './subscriber.interface.js';
  * and then delivers nowhere; the one exception is a failure learnt only after
  * local delivery (a connection lost while the publish was in flight).
  *
+ * Presence runs on top of this contract and needs two more things of a
+ * PubSub that spans nodes: `node` must be unique per live node, and
+ * `isConnected` / `onConnectionChange` must tell when this node stops (and
+ * starts again) reaching the others, so that a node cut off from the others
+ * does not declare them dead. A single-node PubSub keeps the defaults
+ * (always connected).
+ *
  * @publicApi
  */
 export abstract class PubSub {
@@ -33,6 +40,23 @@ export abstract class PubSub {
   /** Delivers on this node only; `from` is skipped. */
   abstract localBroadcast(topic: string, event: string, payload: unknown, from?: Subscriber | null): Promise<void>;
 
+  /**
+   * False while this node cannot reach the other nodes (its link to them is
+   * down); broadcasts then fail. @default true (always connected)
+   */
+  get isConnected(): boolean {
+    return true;
+  }
+
+  /**
+   * Calls `listener` with the new `isConnected` each time it changes;
+   * returns a function that removes the listener. The default never calls
+   * (a PubSub that is always connected has nothing to report).
+   */
+  onConnectionChange(_listener: (connected: boolean) => void): () => void {
+    return noop;
+  }
+
   /** Called once when the application starts; connect here. */
   init(): Promise<void> {
     return Promise.resolve();
@@ -43,3 +67,5 @@ export abstract class PubSub {
     return Promise.resolve();
   }
 }
+
+function noop(): void {}

@@ -110,6 +110,7 @@ export class RedisPubSub extends PubSub {
   private badEnvelopeLogged = false;
   private closed = false;
   private upWaiters: Array<() => void> = [];
+  private readonly connectionListeners = new Set<(connected: boolean) => void>();
 
   constructor(options: RedisPubSubOptions = {}) {
     super();
@@ -135,8 +136,16 @@ export class RedisPubSub extends PubSub {
   }
 
   /** True while both connections are ready and every local topic is subscribed on Redis. */
-  get isConnected(): boolean {
+  override get isConnected(): boolean {
     return this.isUp();
+  }
+
+  /** `listener` hears every change of `isConnected` (the same edges the outage and recovery log lines mark). */
+  override onConnectionChange(listener: (connected: boolean) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => {
+      this.connectionListeners.delete(listener);
+    };
   }
 
   // ── Lifecycle ────────────────────────────────────────────────────────────
@@ -439,14 +448,28 @@ export class RedisPubSub extends PubSub {
         this.reportedDown = false;
         this.logger.log(REDIS_MESSAGES.recovered(this.where, Date.now() - this.downSince, this.resubscribedTopics));
       }
+      const edge = !this.wasUp;
       this.wasUp = true;
       this.lastError = '';
       this.wakeWaiters();
+      if (edge) this.notifyConnection(true);
     } else if (this.wasUp) {
       this.wasUp = false;
       this.reportedDown = true;
       this.downSince = Date.now();
       this.logger.error(REDIS_MESSAGES.outage(this.where, this.node, this.lastError));
+      this.notifyConnection(false);
+    }
+  }
+
+  private notifyConnection(connected: boolean): void {
+    for (const listener of this.connectionListeners) {
+      try {
+        listener(connected);
+      } catch (error) {
+        // A listener's bug must not stop the others hearing of the change, nor the reconnection.
+        this.logger.error(`an onConnectionChange listener threw: ${describe(error)}`);
+      }
     }
   }
 

@@ -15,7 +15,7 @@ import {
   JOIN_METADATA,
   TERMINATE_METADATA,
 } from '../channels.constants.js';
-import type { ChannelMetadata } from '../decorators/channel.decorator.js';
+import { DECLARED_CHANNELS, type ChannelMetadata } from '../decorators/channel.decorator.js';
 
 /** Keys under which `@UseGuards`, `@UseInterceptors`, `@UsePipes` and `@UseFilters` record their lists. */
 const ENHANCER_KEYS = [GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA, EXCEPTION_FILTERS_METADATA] as const;
@@ -33,6 +33,11 @@ export class ChannelMetadataAccessor {
   channel(target: unknown): ChannelMetadata | undefined {
     if (typeof target !== 'function') return undefined;
     return Reflect.getMetadata(CHANNEL_METADATA, target) as ChannelMetadata | undefined;
+  }
+
+  /** Every class decorated with `@Channel` so far in this process, provider or not. */
+  declaredChannels(): ReadonlySet<Function> {
+    return DECLARED_CHANNELS;
   }
 
   intercepts(target: Function): string[] {

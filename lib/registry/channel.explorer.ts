@@ -48,6 +48,11 @@ export class ChannelExplorer {
       if (definition !== null) definitions.push(definition);
     }
     if (problems.length > 0) throw invalid(problems);
+    for (const type of this.accessor.declaredChannels()) {
+      if (!hosts.has(type as Type<object>)) {
+        this.logger.warn(MESSAGES.channelNotProvided(type.name, this.accessor.channel(type)!.pattern));
+      }
+    }
     this.definitions = definitions;
     return definitions;
   }

@@ -13,7 +13,11 @@ export class ChannelRegistry {
   /** With a declared order, every definition is tried in that order and `exact` stays empty. */
   private readonly ordered: readonly ChannelDefinition[] | null;
 
+  /** The patterns served, comma-separated, for log lines: `'room:*, admin'`. */
+  readonly patterns: string;
+
   constructor(definitions: readonly ChannelDefinition[], declaredOrder: boolean) {
+    this.patterns = definitions.map((definition) => definition.topic.pattern).join(', ');
     this.ordered = declaredOrder ? Object.freeze([...definitions]) : null;
     if (declaredOrder) return;
     for (const definition of definitions) {

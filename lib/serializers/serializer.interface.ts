@@ -15,8 +15,6 @@ export type OutFrame = string | Buffer | object;
 export interface Serializer {
   /** The `vsn` this serializer answers to, e.g. `'2.0.0'`. */
   readonly vsn: string;
-  /** A small integer unique among the serializers in use; the fastlane keys its cache on it. */
-  readonly id: number;
 
   /**
    * Decodes one client frame. Throws `MalformedMessageError` for anything

@@ -25,7 +25,6 @@ import type { Serializer } from './serializer.interface.js';
  */
 export class V1JsonSerializer implements Serializer {
   readonly vsn = '1.0.0';
-  readonly id = 0;
 
   /**
    * Decodes one V1 text frame. `ref` must be present (it may be null, P-47);

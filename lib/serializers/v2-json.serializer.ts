@@ -47,7 +47,6 @@ const MAX_FIELD_BYTES = 255;
  */
 export class V2JsonSerializer implements Serializer {
   readonly vsn = '2.0.0';
-  readonly id = 1;
 
   /**
    * Decodes a V2 text frame (a JSON array of at least five elements; extras

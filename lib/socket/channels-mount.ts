@@ -57,7 +57,23 @@ export class ChannelsMount implements MountContext {
   async configure(registry: ChannelRegistry, pubsub: PubSub, discovery: DiscoveryService, contextCreator: ChannelContextCreator): Promise<void> {
     const acceptor = await this.prepareAcceptor(discovery, contextCreator);
     this.ready = { registry, pubsub, acceptor };
-    this.logger.log(`serving ${registry.size} channel pattern(s) at ${this.options.websocketPath}`);
+  }
+
+  /**
+   * @internal Called by ChannelsHost once the HTTP server listens: says what
+   * this mount serves, or why clients will find nothing there.
+   */
+  announce(adapterInstalled: boolean): void {
+    const { websocketPath, longpoll, longpollPath } = this.options;
+    const at = longpoll === null ? websocketPath : `${websocketPath} and ${longpollPath}`;
+    if (!adapterInstalled) this.logger.warn(MESSAGES.adapterMissing(at));
+    else if (this.registry.size === 0) this.logger.warn(MESSAGES.noChannels(at));
+    else this.logger.log(MESSAGES.serving(this.registry.size, this.registry.patterns, at));
+  }
+
+  /** Logs a join no channel pattern matches, with the patterns this mount serves. */
+  unmatchedJoin(topic: string): void {
+    this.logger.warn(MESSAGES.unmatchedJoin(topic, this.name, this.registry.patterns));
   }
 
   /** Runs the connect step (vsn, guards and connect, id). */

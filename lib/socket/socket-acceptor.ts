@@ -65,7 +65,7 @@ export class SocketAcceptor {
         return this.refuse(`connect threw ${describe(error)}`, params, info, startedAt);
       }
       if (verdict === TIMED_OUT) {
-        logger.error(MESSAGES.connectTimedOut(this.handlerName, this.options.connectTimeoutMs, info.peerData.address));
+        logger.error(MESSAGES.connectTimedOut(this.handlerName, this.options.connectTimeoutMs, info.peerData.address, info.transport));
         return { accepted: false, reason: 'connect timed out', status: 503 };
       }
       if (verdict !== true) return this.refuse(`connect returned ${describe(verdict)}`, params, info, startedAt);

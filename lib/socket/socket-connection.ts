@@ -30,6 +30,8 @@ export interface MountContext {
   readonly pubsub: PubSub;
   /** Live connections of the mount, for drain. */
   readonly connections: Set<SocketConnection>;
+  /** Logs a join that no channel pattern matches. */
+  unmatchedJoin(topic: string): void;
 }
 
 const logger = new Logger('ChannelsSocket');
@@ -57,6 +59,8 @@ export class SocketConnection implements ChannelConnection {
   private ended: Promise<void> | null = null;
   /** Frames received while the socket-id subscription is being confirmed (heartbeats are answered at once). */
   private held: Message[] | null = null;
+  /** Called once `held` is released (or the connection ends). */
+  private releaseWaiters: Array<() => void> | null = null;
 
   constructor(
     readonly mount: MountContext,
@@ -114,7 +118,7 @@ export class SocketConnection implements ChannelConnection {
   start(): void {
     this.mount.connections.add(this);
     const timeoutMs = this.mount.options.heartbeatTimeoutMs;
-    if (timeoutMs > 0) {
+    if (timeoutMs > 0 && this.transport.expectsHeartbeats) {
       this.idleTimer = setTimeout(this.checkIdle, timeoutMs);
       this.idleTimer.unref();
     }
@@ -139,12 +143,32 @@ export class SocketConnection implements ChannelConnection {
   private readonly releaseHeld = (): void => {
     const held = this.held;
     this.held = null;
-    if (held === null) return;
-    for (const message of held) {
-      if (this.closing) return;
-      this.handle(message);
+    if (held !== null) {
+      for (const message of held) {
+        if (this.closing) break;
+        this.handle(message);
+      }
     }
+    this.wakeReleaseWaiters();
   };
+
+  /** True while frames wait for the socket-id subscription (see `start`): `receive` holds them. */
+  get isHolding(): boolean {
+    return this.held !== null;
+  }
+
+  /** Calls `wake` once held frames have been handled, or the connection has ended. */
+  onReleased(wake: () => void): void {
+    if (this.held === null || this.closing) wake();
+    else (this.releaseWaiters ??= []).push(wake);
+  }
+
+  private wakeReleaseWaiters(): void {
+    const waiters = this.releaseWaiters;
+    if (waiters === null) return;
+    this.releaseWaiters = null;
+    for (const wake of waiters) wake();
+  }
 
   // ── Incoming frames (PROTOCOL.md 4.1, 4.2) ───────────────────────────────
 
@@ -217,7 +241,7 @@ export class SocketConnection implements ChannelConnection {
     const { topic, joinRef, ref } = message;
     const definition = this.mount.registry.match(topic);
     if (definition === undefined) {
-      logger.warn(`ignoring join of unmatched topic ${describe(topic)} on ${this.mount.name}`);
+      this.mount.unmatchedJoin(topic);
       this.write(this.serializer.encodeReply(null, ref, topic, 'error', { reason: REASON.unmatchedTopic }));
       return;
     }
@@ -304,6 +328,7 @@ export class SocketConnection implements ChannelConnection {
     const terminating: Promise<void>[] = [];
     for (const channel of [...this.channels.values()]) terminating.push(channel.shutdown(reason));
     this.channels.clear();
+    this.wakeReleaseWaiters();
     this.ended = Promise.all(terminating).then(() => undefined);
     return this.ended;
   }

@@ -194,6 +194,7 @@ export class ChannelTest {
       uri: new URL(`ws://localhost${mount.options.websocketPath}?${qs.stringify(params)}`),
       headers: {},
       transport: 'test',
+      authToken: null,
       ...info,
     };
   }

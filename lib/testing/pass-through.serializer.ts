@@ -35,8 +35,6 @@ function roundTrip(payload: unknown): unknown {
 /** Encodes as V2 would (so it fails where the wire would), and hands frames over as `ReceivedFrame` objects. */
 export class PassThroughSerializer implements Serializer {
   readonly vsn = 'test';
-  /** Distinct from V1 (0) and V2 (1), so the fastlane caches its frames apart. */
-  readonly id = 7;
 
   decode(data: Buffer | string, _isBinary: boolean): Message {
     const message = data as unknown as Message;

@@ -12,6 +12,7 @@ import type { ReceivedFrame } from './pass-through.serializer.js';
 export class TestTransport implements Transport {
   readonly name = 'test';
   readonly peer = 'test-client';
+  readonly expectsHeartbeats = true;
   connection: SocketConnection | null = null;
   closeCode: number | null = null;
 

@@ -9,9 +9,13 @@
  * 1.3 to 1.7) before the handshake completes; a refusal answers 403, a
  * `connect` that outlives `connectTimeout` 503. Any other path goes to the
  * `ws` gateway registered for it, matched as Nest's `WsAdapter` matches, or
- * is destroyed as it does. Plain HTTP requests to a mount's WebSocket path
- * get 400 (P-07): they are answered at the Node HTTP server, before the
- * app's own request handler, so this works the same on Express and Fastify.
+ * is destroyed as it does.
+ *
+ * Plain HTTP goes through `handleHttpRequest`, a request listener on the Node
+ * HTTP server in front of the framework's own, so it works the same on
+ * Express and Fastify: `<path>/longpoll` goes to the mount's long-poll server
+ * (longpoll.server.ts) when long-poll is on, `<path>/websocket` gets 400
+ * (P-07), anything else goes on to the app.
  */
 import { Logger, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
@@ -19,11 +23,14 @@ import type { IncomingMessage, RequestListener, ServerResponse, Server as HttpSe
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ChannelsHost } from '../channels.host.js';
-import { describe } from '../channels.messages.js';
+import { describe, MESSAGES } from '../channels.messages.js';
 import type { ConnectInfo } from '../interfaces/socket-handler.interface.js';
 import type { ChannelsMount } from '../socket/channels-mount.js';
 import { parseConnectParams, type ConnectOutcome } from '../socket/socket-acceptor.js';
+import { writeEmpty } from './longpoll-http.js';
+import { LongPollServer } from './longpoll.server.js';
 import { compileOriginCheck, originOf } from './origin-check.js';
+import { negotiateSubprotocols } from './subprotocols.js';
 import { WebSocketTransport } from './websocket.transport.js';
 
 const GATEWAY_PORT = 0;
@@ -31,7 +38,15 @@ const GATEWAY_PORT = 0;
 type OriginCheck = ReturnType<typeof compileOriginCheck>;
 
 /** Accepted connect outcomes waiting for their handshake to complete, keyed by request. */
-const pending = new WeakMap<IncomingMessage, { outcome: ConnectOutcome & { accepted: true }; mount: ChannelsMount }>();
+const pending = new WeakMap<
+  IncomingMessage,
+  { outcome: ConnectOutcome & { accepted: true }; mount: ChannelsMount; subprotocol: string | null }
+>();
+
+/** ws asks which offered subprotocol to answer with: the one `verify` chose, or none. */
+function chosenSubprotocol(_offered: Set<string>, request: IncomingMessage): string | false {
+  return pending.get(request)?.subprotocol ?? false;
+}
 
 /** The HTTP status of a refused upgrade. */
 type RefusalStatus = 400 | 403 | 500 | 503;
@@ -59,24 +74,39 @@ export class ChannelsAdapter extends WsAdapter {
   private hostRef: ChannelsHost | null = null;
   /** One ws server (noServer) per mount, made on its first upgrade. */
   private readonly servers = new Map<ChannelsMount, WebSocketServer>();
+  /** One long-poll server per mount that serves long-poll, made on its first request. */
+  private readonly longpollServers = new Map<ChannelsMount, LongPollServer>();
   private readonly http: HttpServer;
   private readonly upgradeListener = (request: IncomingMessage, socket: Duplex, head: Buffer): void =>
     this.routeUpgrade(request, socket, head);
-  /** The app's own request listeners (Express's or Fastify's), called for every request that is not ours. */
-  private readonly appListeners: RequestListener[];
+  /** The HTTP server's request listeners before ours (the framework's), called for what we do not answer. */
+  private readonly frameworkListeners: RequestListener[];
   private readonly requestListener = (request: IncomingMessage, response: ServerResponse): void => {
-    if (this.routeHttp(request, response)) return;
-    for (const listener of this.appListeners) listener.call(this.http, request, response);
+    let handled: boolean;
+    try {
+      handled = this.handleHttpRequest(request, response);
+    } catch (error) {
+      // A bug of ours must cost this request only, never the process (nothing above us catches).
+      logger.error(`HTTP ${request.method} ${request.url} failed: ${(error as Error)?.stack ?? describe(error)}`);
+      if (!response.headersSent) response.writeHead(500, { 'content-length': 0 });
+      response.end();
+      return;
+    }
+    if (!handled) for (const listener of this.frameworkListeners) listener.call(this.http, request, response);
   };
 
   constructor(private readonly app: INestApplication) {
     super(app);
     this.http = app.getHttpServer() as HttpServer;
     this.http.on('upgrade', this.upgradeListener);
-    // Put ourselves in front of the app's request handler, whatever the platform.
-    this.appListeners = this.http.listeners('request') as RequestListener[];
+    // Our paths are answered ahead of the framework: the framework's own request listener (Express,
+    // Fastify) only sees the rest. A long-poll round trip is three HTTP requests, and going through
+    // Express's router first halved the replies per second (bench, reqreply over long-poll).
+    this.frameworkListeners = this.http.listeners('request') as RequestListener[];
     this.http.removeAllListeners('request');
     this.http.on('request', this.requestListener);
+    // Lets start-up say whether the channels mounts are really reachable.
+    this.host?.adapterAttached();
   }
 
   // ── Nest's WsAdapter for ordinary gateways, behind our one upgrade listener ──
@@ -94,9 +124,12 @@ export class ChannelsAdapter extends WsAdapter {
   override async dispose(): Promise<void> {
     this.http.off('upgrade', this.upgradeListener);
     this.http.off('request', this.requestListener);
-    for (const listener of this.appListeners) this.http.on('request', listener);
+    for (const listener of this.frameworkListeners) this.http.on('request', listener);
     for (const wss of this.servers.values()) wss.close();
     this.servers.clear();
+    const longpoll = [...this.longpollServers.values()];
+    this.longpollServers.clear();
+    await Promise.all(longpoll.map((server) => server.close()));
     await super.dispose();
   }
 
@@ -144,11 +177,27 @@ export class ChannelsAdapter extends WsAdapter {
     }
   }
 
-  /** Plain HTTP to a mount's WebSocket path: 400, naming the bad header for a GET (P-07). True when answered here. */
-  private routeHttp(request: IncomingMessage, response: ServerResponse): boolean {
+  /**
+   * Answers plain HTTP for the channels mounts: long-poll, and 400 on a
+   * WebSocket path (P-07). Returns false for any other request, which the
+   * caller hands on to the app. Works on Node's own request and response, so
+   * any HTTP framework can call it first.
+   */
+  handleHttpRequest(request: IncomingMessage, response: ServerResponse): boolean {
     const host = this.host;
+    if (host === null) return false;
     // Every HTTP request of the app passes here: a plain string cut, no URL parsing.
-    if (host === null || host.mountForWebsocket(rawPathOf(request.url)) === undefined) return false;
+    const pathname = rawPathOf(request.url);
+    const longpollMount = host.mountForLongpoll(pathname);
+    if (longpollMount !== undefined) {
+      if (!longpollMount.isReady) {
+        writeEmpty(response, 503);
+        return true;
+      }
+      this.longpollFor(longpollMount).handle(request, response);
+      return true;
+    }
+    if (host.mountForWebsocket(pathname) === undefined) return false;
     let body = '';
     if (request.method === 'GET') {
       const connection = String(request.headers.connection ?? '').toLowerCase();
@@ -159,6 +208,15 @@ export class ChannelsAdapter extends WsAdapter {
     response.writeHead(400, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     response.end(body);
     return true;
+  }
+
+  private longpollFor(mount: ChannelsMount): LongPollServer {
+    let server = this.longpollServers.get(mount);
+    if (server === undefined) {
+      server = new LongPollServer(mount, () => this.host?.isDraining ?? false);
+      this.longpollServers.set(mount, server);
+    }
+    return server;
   }
 
   // ── The channels upgrade (PROTOCOL.md 1.4) ───────────────────────────────
@@ -186,6 +244,7 @@ export class ChannelsAdapter extends WsAdapter {
         clientTracking: false,
         maxPayload: options.maxFrameSize,
         perMessageDeflate: options.perMessageDeflate,
+        handleProtocols: chosenSubprotocol,
         // Runs after ws has validated the handshake headers and before it answers 101. A refusal is
         // answered here rather than through `done(false, 403)`, because ws would put a "Forbidden"
         // body on it and PROTOCOL.md 1.4 wants the 403 empty (P-05, P-06, P-08).
@@ -204,16 +263,17 @@ export class ChannelsAdapter extends WsAdapter {
     return wss;
   }
 
-  /** Null to accept, or the status to refuse the upgrade with. */
-  private async verify(
-    mount: ChannelsMount,
-    checkOrigin: OriginCheck,
-    request: IncomingMessage,
-  ): Promise<RefusalStatus | null> {
+  /** Origin, subprotocols and auth token, then connect: null to go on, or the status to refuse the upgrade with. */
+  private async verify(mount: ChannelsMount, checkOrigin: OriginCheck, request: IncomingMessage): Promise<RefusalStatus | null> {
     const origin = originOf(request.headers);
     if (!checkOrigin(origin, request.headers.host)) {
-      logger.error(`origin of request ${describe(origin)} is not allowed on ${mount.options.path} (checkOrigin); refusing with 403`);
+      logger.error(MESSAGES.originRefused(origin, mount.options.path));
       return 403;
+    }
+    const offer = negotiateSubprotocols(request.headers['sec-websocket-protocol'], mount.options);
+    if (!offer.ok) {
+      logger.error(`refusing the upgrade on ${mount.options.websocketPath} with ${offer.status}: ${offer.why}`);
+      return offer.status;
     }
     const uri = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
     const info: ConnectInfo = {
@@ -221,10 +281,11 @@ export class ChannelsAdapter extends WsAdapter {
       uri,
       headers: request.headers,
       transport: 'websocket',
+      authToken: offer.authToken,
     };
     const outcome = await mount.accept(parseConnectParams(uri.search.slice(1)), info);
     if (!outcome.accepted) return outcome.status;
-    pending.set(request, { outcome, mount });
+    pending.set(request, { outcome, mount, subprotocol: offer.selected });
     return null;
   }
 

@@ -13,7 +13,7 @@
 import { Logger } from '@nestjs/common';
 import type { WebSocket } from 'ws';
 import { MESSAGES } from '../channels.messages.js';
-import type { SharedFrame } from '../pubsub/fastlane.js';
+import { FrameSlot, type SharedFrame } from '../pubsub/fastlane.js';
 import type { OutFrame } from '../serializers/serializer.interface.js';
 import type { SocketConnection } from '../socket/socket-connection.js';
 import type { Transport } from '../socket/transport.interface.js';
@@ -21,6 +21,9 @@ import { frameOnce, framesItself, rawSocket, senderIdle } from './ws-frames.js';
 
 const OPEN = 1;
 const logger = new Logger('WebSocketTransport');
+
+/** A fastlaned broadcast's WebSocket frame, framed once for every socket that writes it. */
+const FRAMED = new FrameSlot<Buffer>();
 
 function flushTransport(transport: WebSocketTransport): void {
   transport.flush();
@@ -65,6 +68,7 @@ function joinParts(parts: Buffer[], bytes: number): Buffer {
 
 export class WebSocketTransport implements Transport {
   readonly name = 'websocket';
+  readonly expectsHeartbeats = true;
   connection: SocketConnection | null = null;
   /** Framed bytes gathered this tick, written together by `flush`. */
   private pending: Buffer[] | null = null;
@@ -132,11 +136,11 @@ export class WebSocketTransport implements Transport {
     let framed: Buffer;
     if (shared === null) framed = frameOnce(data);
     else {
-      framed = shared.wire as Buffer;
-      if (framed === undefined) {
+      const cached = FRAMED.get(shared);
+      if (cached === undefined) {
         framed = frameOnce(data);
-        shared.wire = framed;
-      }
+        FRAMED.set(shared, framed);
+      } else framed = cached;
     }
     if (this.pending === null) {
       this.pending = [framed];

@@ -1,7 +1,7 @@
 /**
  * Plain HTTP against the app, for the handshake's failure answers (PROTOCOL.md
  * 1.4): the status and body of a refused or malformed upgrade, which a
- * WebSocket client hides.
+ * WebSocket client hides; and for long-poll requests by hand.
  */
 import { randomBytes } from 'node:crypto';
 import { request, type IncomingHttpHeaders } from 'node:http';
@@ -19,6 +19,8 @@ export interface HttpRequestOptions {
   headers?: Record<string, string>;
   /** Adds valid WebSocket upgrade headers (Connection, Upgrade, version, key). */
   upgrade?: boolean;
+  /** A request body (sent with its content-length). */
+  body?: string | Buffer;
   timeoutMs?: number;
 }
 
@@ -63,6 +65,6 @@ export function httpRequest(httpBase: string, options: HttpRequestOptions): Prom
       clearTimeout(timer);
       reject(error);
     });
-    req.end();
+    req.end(options.body);
   });
 }

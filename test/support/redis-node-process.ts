@@ -37,8 +37,8 @@ export class NodeProcess {
    * Starts several nodes at once; when one fails, stops those that started
    * and rethrows, so nothing is left running.
    */
-  static async startAll(names: string[], redisUrl: string, keyPrefix: string): Promise<NodeProcess[]> {
-    const results = await Promise.allSettled(names.map((name) => NodeProcess.start(name, redisUrl, keyPrefix)));
+  static async startAll(names: string[], redisUrl: string, keyPrefix: string, extraArgs: string[] = []): Promise<NodeProcess[]> {
+    const results = await Promise.allSettled(names.map((name) => NodeProcess.start(name, redisUrl, keyPrefix, 15_000, extraArgs)));
     const started = results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed !== undefined) {
@@ -49,8 +49,8 @@ export class NodeProcess {
   }
 
   /** Starts a cluster node; rejects (and kills it) when it prints no READY line within `timeoutMs`. */
-  static start(name: string, redisUrl: string, keyPrefix: string, timeoutMs = 15_000): Promise<NodeProcess> {
-    return NodeProcess.launch(name, ENTRY, ['--redis-url', redisUrl, '--key-prefix', keyPrefix, '--node', name], timeoutMs);
+  static start(name: string, redisUrl: string, keyPrefix: string, timeoutMs = 15_000, extraArgs: string[] = []): Promise<NodeProcess> {
+    return NodeProcess.launch(name, ENTRY, ['--redis-url', redisUrl, '--key-prefix', keyPrefix, '--node', name, ...extraArgs], timeoutMs);
   }
 
   /** Starts `node <entry> ...args`; rejects (and kills it) when it prints no READY line within `timeoutMs`. */

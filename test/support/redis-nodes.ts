@@ -3,7 +3,7 @@
  * `RedisPubSub` on one Redis (STYLE.md 7, multi-node), behind one handle
  * that closes them all.
  */
-import { ChannelsEndpoint } from '../../lib/index.js';
+import { ChannelsEndpoint, type ChannelsModuleOptions } from '../../lib/index.js';
 import { RedisPubSub, type RedisPubSubOptions } from '../../lib/redis/index.js';
 import { Fixtures } from '../fixtures/fixtures.js';
 import { Recorder } from '../fixtures/recorder.js';
@@ -25,10 +25,10 @@ export interface RedisNodes {
 
 /**
  * Starts `count` apps from `Fixtures.standard`, each with
- * `new RedisPubSub({ url, keyPrefix, node: 'node<i>', ...options })`. The
- * key prefix is unique unless `options.keyPrefix` is given.
+ * `new RedisPubSub({ url, keyPrefix, node: 'node<i>', ...options })` and the
+ * `mount` options. The key prefix is unique unless `options.keyPrefix` is given.
  */
-export async function startNodes(count: number, options: RedisPubSubOptions = {}): Promise<RedisNodes> {
+export async function startNodes(count: number, options: RedisPubSubOptions = {}, mount: ChannelsModuleOptions = {}): Promise<RedisNodes> {
   const prefix = options.keyPrefix ?? uniquePrefix('nodes');
   const nodes: RedisNode[] = [];
   const close = async (): Promise<void> => {
@@ -38,7 +38,7 @@ export async function startNodes(count: number, options: RedisPubSubOptions = {}
     for (let i = 0; i < count; i++) {
       const connection: RedisPubSubOptions = options.client !== undefined || options.host !== undefined || options.port !== undefined ? {} : { url: REDIS_URL };
       const pubsub = new RedisPubSub({ ...connection, node: `node${i}`, ...options, keyPrefix: prefix });
-      const app = await startApp(Fixtures.standard({ pubsub }));
+      const app = await startApp(Fixtures.standard({ ...mount, pubsub }));
       nodes.push({ app, pubsub, endpoint: app.app.get(ChannelsEndpoint), recorder: app.app.get(Recorder) });
     }
   } catch (error) {

@@ -27,6 +27,8 @@ export interface TestApp {
 
 export interface ClientOptions extends Partial<SocketConnectOption> {
   path?: string;
+  /** The server to talk to, e.g. a proxy in front of the app. @default the app's `ws://127.0.0.1:<port>` */
+  base?: string;
   vsn?: '1.0.0' | '2.0.0';
   connect?: boolean;
 }
@@ -62,8 +64,8 @@ export async function startApp(
     wsBase: `ws://127.0.0.1:${port}`,
     httpBase: `http://127.0.0.1:${port}`,
     client(options = {}) {
-      const { path = '/socket', vsn = '2.0.0', connect = true, ...rest } = options;
-      const socket = new PhoenixSocket(`ws://127.0.0.1:${port}${path}`, {
+      const { path = '/socket', base = `ws://127.0.0.1:${port}`, vsn = '2.0.0', connect = true, ...rest } = options;
+      const socket = new PhoenixSocket(`${base}${path}`, {
         transport: WebSocket as unknown as SocketConnectOption['transport'],
         vsn,
         reconnectAfterMs: () => 50,

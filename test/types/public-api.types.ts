@@ -4,6 +4,7 @@ import {
   ChannelsEndpoint,
   ChannelsModule,
   LocalPubSub,
+  Presence,
   PubSub,
   noreply,
   reply,
@@ -11,9 +12,16 @@ import {
   type Broadcast,
   type ChannelSocket,
   type ChannelsModuleOptions,
+  type LongPollOptions,
   type SocketHandler,
   type SocketRef,
   type TerminateReason,
+  type PresenceChange,
+  type PresenceDiff,
+  type PresenceEntry,
+  type PresenceMeta,
+  type PresenceOptions,
+  type Presences,
 } from '../../lib/index.js';
 import { RedisPubSub } from '../../lib/redis/index.js';
 import { ChannelTest, type TestChannel } from '../../lib/testing/index.js';
@@ -27,6 +35,15 @@ export async function typings(): Promise<void> {
   ChannelsModule.forRootAsync({ useFactory: () => options });
   // @ts-expect-error an unknown option is a type error
   ChannelsModule.forRoot({ nope: true });
+  const longpoll: LongPollOptions = { windowMs: 5000, maxSessions: 100, maxBufferedMessages: 500, maxBodySize: 1e6, pubsubTimeoutMs: 500 };
+  ChannelsModule.forRoot({ longpoll, authToken: true, subprotocols: ['mqtt'] });
+  ChannelsModule.forRoot({ longpoll: true });
+  // @ts-expect-error long-poll settings are named
+  ChannelsModule.forRoot({ longpoll: { window: 5000 } });
+  const withToken: SocketHandler = {
+    connect: (_params, _socket, info) => info.authToken === null || info.authToken.length > 0,
+  };
+  void withToken;
 
   const ref: SocketRef = socket.ref();
   ref.reply('ok', { done: true });
@@ -57,4 +74,29 @@ export async function typings(): Promise<void> {
   const channel: TestChannel = await (await kit.connect({ token: 't' })).join('room:1');
   const pushRef: string = channel.push('ping', {});
   await channel.assertReply(pushRef, 'ok', { any: 'pattern' });
+}
+
+declare const presence: Presence;
+
+export async function presenceTypings(): Promise<void> {
+  const ref: string = await presence.track(socket, 42, { online_at: 1 });
+  await presence.track('room:1', 'server', {});
+  await presence.update(socket, 42, (current: PresenceMeta) => ({ ...current, status: 'away', prev: current.phx_ref }));
+  await presence.untrack('room:1', 'server');
+  const list: Presences = await presence.list(socket);
+  const entry: PresenceEntry | null = await presence.getByKey('room:1', '42');
+  const stopWatching: () => void = presence.subscribe('room:*', (change: PresenceChange) => {
+    const diff: PresenceDiff = change;
+    void diff.joins;
+  });
+  stopWatching();
+  // @ts-expect-error a key is a string or a number
+  await presence.track(socket, { id: 1 }, {});
+  // @ts-expect-error the meta is an object
+  await presence.track(socket, 'k', 'online');
+  const options: PresenceOptions = { fetch: async (_topic, presences) => presences, heartbeatPeriod: 1000, downPeriod: 5000 };
+  ChannelsModule.forRoot({ presence: options });
+  void ref;
+  void list;
+  void entry;
 }

@@ -143,7 +143,10 @@ describe('ChannelExplorer at start-up', () => {
       name: 'ChannelsConfigurationError',
       message: 'ChannelsModule option maxChannelsPerSocket must be a positive number; got 0',
     });
-    assert.throws(() => ChannelsModule.forRoot({ longpoll: true }), /the long-poll transport is not available in this version/);
+    assert.throws(() => ChannelsModule.forRoot({ longpoll: { windowMs: -1 } }), {
+      name: 'ChannelsConfigurationError',
+      message: 'ChannelsModule option longpoll.windowMs must be a positive number; got -1',
+    });
     assert.throws(() => ChannelsModule.forRootAsync({} as never), /forRootAsync needs useFactory/);
   });
 
