@@ -1,17 +1,22 @@
 /**
  * Guards on the socket handler run before `connect`; a refusal is HTTP 403.
  * A `connect` that never settles is answered 503 after `connectTimeout`, with
- * one log line, and the socket is not held (issue 12, item 3). On Express
- * and on Fastify.
+ * one log line, and the socket is not held (issue 12, item 3). Long-poll
+ * sessions go through the same guards and timeout. On Express and on
+ * Fastify.
  */
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { LongPoll, type SocketConnectOption } from 'phoenix';
 import { ConnectGuardModule, GuardedSocket, TokenGuard } from '../fixtures/connect-guard.socket.js';
 import { httpRequest } from '../support/http-request.js';
 import { LogCapture } from '../support/log-capture.js';
-import { joined, uniqueTopic } from '../support/phoenix-helpers.js';
-import { PLATFORMS, startApp, type TestApp } from '../support/test-app.js';
+import { lpGet, longPollSessions } from '../support/longpoll-client.js';
+import { joined, outcome, uniqueTopic } from '../support/phoenix-helpers.js';
+import { PLATFORMS, startApp, type ClientOptions, type TestApp } from '../support/test-app.js';
+
+const LongPollTransport = LongPoll as unknown as SocketConnectOption['transport'];
 
 /** Sends an upgrade request on a bare TCP socket; resolves with all the server wrote once the server closed it. */
 function upgradeUntilClosed(port: number, path: string, timeoutMs: number): Promise<string> {
@@ -97,6 +102,39 @@ for (const platform of PLATFORMS) {
       // And goes on serving.
       const answer = await httpRequest(app.httpBase, { path: '/socket/websocket?vsn=2.0.0&token=letmein', upgrade: true });
       assert.equal(answer.status, 101);
+    });
+
+    it('runs the guard before connect for a long-poll session: a refusal is {"status":403} and connect never runs (P-73)', async () => {
+      const connects = handler.connects;
+      const answer = await lpGet(app.httpBase, { query: 'vsn=2.0.0&token=nope' });
+      assert.equal(answer.http, 200);
+      assert.deepEqual(answer.json, { status: 403 });
+      assert.equal(handler.connects, connects);
+      assert.equal(guard.seen.at(-1)?.['pattern'], 'connect');
+    });
+
+    it('answers a long-poll session request whose connect does not settle within connectTimeout with HTTP 503, and logs it once', async () => {
+      const logs = LogCapture.install();
+      try {
+        const before = longPollSessions(app.app);
+        const startedAt = Date.now();
+        const answer = await lpGet(app.httpBase, { query: 'vsn=2.0.0&token=letmein&hang=1' });
+        assert.equal(answer.http, 503);
+        assert.equal(answer.raw, '');
+        assert.ok(Date.now() - startedAt >= 250, 'answered before connectTimeout');
+        assert.equal(logs.find('error', /GuardedSocket\.connect from .* did not settle within 300ms \(connectTimeout\); answering its longpoll connection with 503/).length, 1);
+        assert.equal(longPollSessions(app.app), before, 'no session was made');
+      } finally {
+        logs.restore();
+      }
+    });
+
+    it(`serves the phoenix client's LongPoll through the guard on ${platform}: it joins and gets its reply (P-61)`, async () => {
+      const socket = app.client({ transport: LongPollTransport, params: { token: 'letmein' } } as ClientOptions);
+      const channel = socket.channel(uniqueTopic('room'), { reply: { over: 'longpoll' } });
+      assert.deepEqual(await joined(channel), { over: 'longpoll' });
+      assert.deepEqual(await outcome(channel.push('ping', { n: 1 })), { status: 'ok', response: { n: 1 } });
+      assert.equal(handler.lastTransport, 'longpoll');
     });
 
     it('answers plain HTTP to the WebSocket path with 400, ahead of the platform (P-07)', async () => {
