@@ -25,8 +25,9 @@ export interface ConnectInfo {
   readonly headers: IncomingHttpHeaders;
   /**
    * The request's cookies by name, parsed from its `Cookie` header (values
-   * URI-decoded where they can be; `{}` without the header). An object
-   * without a prototype, so a cookie named `__proto__` is just a key.
+   * URI-decoded where they can be; empty without the header). The object
+   * inherits nothing from `Object.prototype`, so a cookie named `__proto__`
+   * or `toString` is just a key.
    */
   readonly cookies: Readonly<Record<string, string | undefined>>;
   /** The transport, `'websocket'`, `'longpoll'` or `'test'`. */
