@@ -28,6 +28,9 @@ export const WIRE = {
   drain: 'phx_drain',
 } as const;
 
+/** Topics the library broadcasts on for itself (Presence's replication): not reported as the app's broadcasts. */
+export const INTERNAL_TOPIC_PREFIX = 'phx_';
+
 /** WebSocket close codes the server uses (PROTOCOL.md 1.9). */
 export const CLOSE_CODE = {
   normal: 1000,
@@ -68,8 +71,8 @@ export const DEFAULTS = {
   maxPayloadDepth: 64,
   /** Tasks one channel's mailbox may hold (client frames, intercepted broadcasts, infos). */
   maxQueuedMessages: 1000,
-  /** Characters of a topic a client may join. */
-  maxTopicLength: 256,
+  /** Characters of a topic a client may join: the most a V2 binary frame's one-byte length can carry (ASCII). */
+  maxTopicLength: 255,
   /** Bytes of one join message. */
   maxJoinPayloadSize: 64 * 1024,
   /** Joins per second per connection (token bucket of one second). */

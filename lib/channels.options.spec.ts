@@ -30,7 +30,7 @@ describe('resolveOptions: the limits one client meets (issue 11)', () => {
 });
 
 describe('resolveOptions: the limits of issue 15', () => {
-  it('defaults topic length 256, join size 64 KiB, 100 joins/s, 1000 messages/s answered with a reply, 1000 pending replies', () => {
+  it('defaults topic length 255, join size 64 KiB, 100 joins/s, 1000 messages/s answered with a reply, 1000 pending replies', () => {
     const resolved = resolveOptions();
     assert.deepEqual(
       [
@@ -41,7 +41,7 @@ describe('resolveOptions: the limits of issue 15', () => {
         resolved.messageRateExceeded,
         resolved.maxPendingReplies,
       ],
-      [256, 65536, 100, 1000, 'reply', 1000],
+      [255, 65536, 100, 1000, 'reply', 1000],
     );
   });
 

@@ -56,7 +56,8 @@ export interface ChannelsModuleOptions {
   /**
    * Longest topic a client may join, in characters. A longer join gets an
    * error reply `{"reason":"topic too long"}` before any channel sees it.
-   * @default 256
+   * The default is the longest (ASCII) topic a V2 binary frame can carry.
+   * @default 255
    */
   maxTopicLength?: number;
   /**

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { INTERNAL_TOPIC_PREFIX } from '../channels.constants.js';
 import { stackOf } from '../channels.messages.js';
 import type { Broadcast } from '../serializers/message.js';
 import { channels as telemetry, type BroadcastEvent } from '../telemetry/telemetry.js';
@@ -55,7 +56,8 @@ export class LocalSubscriptions {
 
   /** Delivers to every local subscriber of the topic except `from`; the `broadcast` telemetry event when someone listens. */
   dispatch(broadcast: Broadcast, from: Subscriber | null): void {
-    if (telemetry.broadcast.hasSubscribers) {
+    // The library's own topics (Presence's replication) are not the app's broadcasts.
+    if (telemetry.broadcast.hasSubscribers && !broadcast.topic.startsWith(INTERNAL_TOPIC_PREFIX)) {
       this.timedDispatch(broadcast, from);
       return;
     }

@@ -74,10 +74,10 @@ describe('limits on what one client sends (issue 15)', () => {
     guard.restore();
   });
 
-  it('a join of a topic longer than maxTopicLength (256 characters) gets {"reason":"topic too long"} and reaches no channel; 256 characters join; 20 such joins log one line', async () => {
+  it('a join of a topic longer than maxTopicLength (255 characters) gets {"reason":"topic too long"} and reaches no channel; 255 characters join; 20 such joins log one line', async () => {
     const base = uniqueTopic('iso');
     const watcher = await bystander(app, base);
-    const exact = `${base}:${'x'.repeat(256 - base.length - 1)}`;
+    const exact = `${base}:${'x'.repeat(255 - base.length - 1)}`;
     const long = `${exact}y`;
     const raw = await app.raw();
     const mark = logs.entries.length;
@@ -85,13 +85,13 @@ describe('limits on what one client sends (issue 15)', () => {
     for (let i = 0; i < 20; i++) raw.send([`${i}`, `${i}`, long, 'phx_join', {}]);
     const replies = await frames(raw, 20, 'the answers to the long joins');
     assert.deepEqual(replies, Array.from({ length: 20 }, (_, i) => refused(`${i}`, `${i}`, long, 'topic too long')));
-    assert.deepEqual(await raw.join(exact, {}, 'e', 'e'), ok('e', 'e', exact), 'exactly 256 characters join');
+    assert.deepEqual(await raw.join(exact, {}, 'e', 'e'), ok('e', 'e', exact), 'exactly 255 characters join');
     assert.deepEqual(recorder.of('join', long), [], 'no @Join ran for the long topic');
     assert.equal(lines(mark, 'maxTopicLength').length, 1, 'one log line for the connection');
     assert.equal(logs.since(mark).find((l) => l.message.includes('maxTopicLength'))?.level, 'warn');
     const events = hits('maxTopicLength', since);
     assert.equal(events.length, 20);
-    assert.deepEqual({ ...events[0]!, peer: '' }, { limit: 'maxTopicLength', max: 256, action: 'reply', topic: long, peer: '', transport: 'websocket' });
+    assert.deepEqual({ ...events[0]!, peer: '' }, { limit: 'maxTopicLength', max: 255, action: 'reply', topic: long, peer: '', transport: 'websocket' });
     await assertAnswers(watcher, base, 'after the long topics');
     await guard.assertClean('topic length');
   });
