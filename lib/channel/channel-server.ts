@@ -156,10 +156,12 @@ export class ChannelServer implements Subscriber {
     /** The join message's join_ref exactly as received (PROTOCOL.md 3). */
     readonly storedJoinRef: Ref,
     joinMessageRef: Ref,
+    /** The budget of an earlier channel on this topic, so that rejoining does not refill it; a fresh one when undefined. */
+    messageBucket?: TokenBucket | null,
   ) {
     this.joinRef = storedJoinRef ?? joinMessageRef;
     this.maxQueued = connection.maxQueuedMessages;
-    this.messageBucket = bucketFor(connection.maxMessagesPerSecond, Date.now());
+    this.messageBucket = messageBucket !== undefined ? messageBucket : bucketFor(connection.maxMessagesPerSecond, Date.now());
     this.quiet = topic.startsWith('phoenix');
     this.logger = loggerFor(definition);
     this.socket = new ChannelSocket(this, connection.assigns);

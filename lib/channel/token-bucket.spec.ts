@@ -33,6 +33,16 @@ describe('TokenBucket', () => {
     assert.equal(bucket.take(500), true, 'refills from the earlier time on');
   });
 
+  it('is full again once a second of refill has made up what was taken', () => {
+    const bucket = new TokenBucket(4, 0);
+    assert.equal(bucket.isFull(0), true);
+    bucket.take(0);
+    bucket.take(0);
+    assert.equal(bucket.isFull(0), false);
+    assert.equal(bucket.isFull(499), false);
+    assert.equal(bucket.isFull(500), true);
+  });
+
   it('is null for an unlimited rate', () => {
     assert.equal(bucketFor(Number.POSITIVE_INFINITY, 0), null);
     assert.ok(bucketFor(3, 0) instanceof TokenBucket);

@@ -19,6 +19,12 @@ export class TokenBucket {
     this.perMs = perSecond / 1000;
   }
 
+  /** True when it holds its whole second's worth again: it is then as good as a new one. */
+  isFull(nowMs: number): boolean {
+    const elapsed = nowMs - this.refilledAt;
+    return (elapsed > 0 ? this.tokens + elapsed * this.perMs : this.tokens) >= this.capacity;
+  }
+
   /** Takes one token if there is one; false when the rate is exceeded. */
   take(nowMs: number): boolean {
     const elapsed = nowMs - this.refilledAt;

@@ -66,6 +66,12 @@ export class SocketConnection implements ChannelConnection {
   private releaseWaiters: Array<() => void> | null = null;
   /** `maxJoinsPerSecond`; null when unlimited. */
   private readonly joinBucket: TokenBucket | null;
+  /**
+   * Message budgets of channels that ended less than a second's refill ago,
+   * by topic: a client that leaves and rejoins (or joins again) gets the
+   * budget it left with, not a full one. At most `maxChannelsPerSocket`.
+   */
+  private spentBuckets: Map<string, TokenBucket> | null = null;
   /** Client messages waiting in this connection's mailboxes for their handler (`maxPendingReplies`). */
   private pendingReplies = 0;
   /** When a limit was last logged for this connection, and how many hits went unlogged since. */
@@ -276,7 +282,8 @@ export class SocketConnection implements ChannelConnection {
       return;
     }
     if (previous !== null) logger.debug(`duplicate join of ${topic} on ${this.peer}: closing the existing channel`);
-    const server = new ChannelServer(this, definition, topic, joinRef, ref);
+    const bucket = previous !== null ? previous.messageBucket : this.spentBucket(topic);
+    const server = new ChannelServer(this, definition, topic, joinRef, ref, bucket);
     this.channels.set(topic, server);
     server.join(message.payload, ref, previous);
   }
@@ -369,7 +376,34 @@ export class SocketConnection implements ChannelConnection {
   }
 
   channelEnded(channel: ChannelServer): void {
-    if (this.channels.get(channel.topic) === channel) this.channels.delete(channel.topic);
+    if (this.channels.get(channel.topic) !== channel) return;
+    this.channels.delete(channel.topic);
+    const bucket = channel.messageBucket;
+    if (bucket !== null && !this.closing && !bucket.isFull(Date.now())) this.keepSpentBucket(channel.topic, bucket);
+  }
+
+  /** The budget a channel on `topic` ended with, if it is not refilled yet. */
+  private spentBucket(topic: string): TokenBucket | undefined {
+    const spent = this.spentBuckets;
+    if (spent === null) return undefined;
+    const bucket = spent.get(topic);
+    if (bucket === undefined) return undefined;
+    spent.delete(topic);
+    return bucket;
+  }
+
+  private keepSpentBucket(topic: string, bucket: TokenBucket): void {
+    const spent = (this.spentBuckets ??= new Map());
+    spent.delete(topic);
+    spent.set(topic, bucket);
+    if (spent.size <= this.mount.options.maxChannelsPerSocket) return;
+    // Refilled ones are as good as new; past that, the oldest go first.
+    const now = Date.now();
+    for (const [key, kept] of spent) if (kept.isFull(now)) spent.delete(key);
+    for (const key of spent.keys()) {
+      if (spent.size <= this.mount.options.maxChannelsPerSocket) break;
+      spent.delete(key);
+    }
   }
 
   /** A mailbox is full (`maxQueuedMessages`): the client outpaces what serves it; close with 1008. */

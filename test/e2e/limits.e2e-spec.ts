@@ -266,6 +266,30 @@ describe('limits with their own settings (issue 15)', () => {
     await guard.assertClean('message rate close');
   });
 
+  it('a channel left and joined again, or joined again while joined, keeps the message budget it had: rejoining is no way around maxMessagesPerSecond', async () => {
+    // One message per 5 s: the budget of one message is spent by the first push and stays spent for the test.
+    const app = await start({ maxMessagesPerSecond: 0.2 });
+    const topic = uniqueTopic('iso');
+    const raw = await app.raw();
+    assert.deepEqual(await raw.join(topic, {}, '1', '1'), ok('1', '1', topic));
+    raw.send(['1', 'a', topic, 'count', { n: 1 }]);
+    assert.deepEqual(await raw.nextJson(3000, 'the first push'), ok('1', 'a', topic, { n: 1 }));
+    raw.send(['1', 'b', topic, 'count', { n: 2 }]);
+    assert.deepEqual(await raw.nextJson(3000, 'the second push'), refused('1', 'b', topic, 'too many messages'));
+
+    raw.send(['1', 'l', topic, 'phx_leave', {}]);
+    assert.deepEqual(await frames(raw, 2, 'the leave'), [ok('1', 'l', topic), ['1', '1', topic, 'phx_close', {}]]);
+    assert.deepEqual(await raw.join(topic, {}, '2', '2'), ok('2', '2', topic));
+    raw.send(['2', 'c', topic, 'count', { n: 3 }]);
+    assert.deepEqual(await raw.nextJson(3000, 'a push after leaving and rejoining'), refused('2', 'c', topic, 'too many messages'));
+
+    raw.send(['3', '3', topic, 'phx_join', {}]);
+    assert.deepEqual(await frames(raw, 2, 'the duplicate join'), [ok('3', '3', topic), ['2', '2', topic, 'phx_close', {}]]);
+    raw.send(['3', 'd', topic, 'count', { n: 4 }]);
+    assert.deepEqual(await raw.nextJson(3000, 'a push after a duplicate join'), refused('3', 'd', topic, 'too many messages'));
+    assert.deepEqual(app.app.get(Recorder).of('count', topic), [1]);
+  });
+
   it('joins past maxChannelsPerSocket (2 here) get {"reason":"too many channels joined"}, logged once at error for the connection (P-22)', async () => {
     const app = await start({ maxChannelsPerSocket: 2 });
     const base = uniqueTopic('iso');
