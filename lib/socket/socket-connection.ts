@@ -77,6 +77,8 @@ export class SocketConnection implements ChannelConnection {
   /** When a limit was last logged for this connection, and how many hits went unlogged since. */
   private limitLoggedAt = Number.NEGATIVE_INFINITY;
   private limitsUnlogged = 0;
+  /** When a join of an unmatched topic was last logged for this connection (the same interval). */
+  private unmatchedLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly mount: MountContext,
@@ -264,7 +266,11 @@ export class SocketConnection implements ChannelConnection {
     const { topic, joinRef, ref } = message;
     const definition = this.mount.registry.match(topic);
     if (definition === undefined) {
-      this.mount.unmatchedJoin(topic);
+      // Logged once per interval per connection: a client cannot turn a flood of such joins into one of log lines.
+      if (this.lastFrameAt - this.unmatchedLoggedAt >= DEFAULTS.limitLogIntervalMs) {
+        this.unmatchedLoggedAt = this.lastFrameAt;
+        this.mount.unmatchedJoin(topic);
+      }
       this.write(this.serializer.encodeReply(null, ref, topic, 'error', { reason: REASON.unmatchedTopic }));
       return;
     }
