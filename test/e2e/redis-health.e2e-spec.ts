@@ -164,6 +164,15 @@ describe('RedisPubSub health (issue 15)', () => {
     }
   });
 
+  it('with awaitPublish true, a PUBLISH lost with its connection rejects the broadcast and is counted too', async () => {
+    const pubsub = make(redis.port, { healthCheckIntervalMs: 0, awaitPublish: true });
+    await pubsub.init();
+    redis.pause();
+    await assert.rejects(pubsub.broadcast('room:1', 'during', {}), { code: 'ERR_CHANNELS_PUBSUB_UNAVAILABLE' });
+    assert.equal(pubsub.stats.publishesLost, 1);
+    assert.equal(pubsub.stats.published, 1);
+  });
+
   it('rejects a healthCheckIntervalMs that is not a number of ms >= 0 with one exact message', () => {
     assert.throws(() => new RedisPubSub({ healthCheckIntervalMs: -1 }), {
       name: 'ChannelsConfigurationError',
