@@ -33,7 +33,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 const SCENARIOS = ['fanout', 'reqreply', 'memory', 'joinrate', 'cluster', 'slow'] as const;
 type Scenario = (typeof SCENARIOS)[number];
-const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels', 'channels-lp'];
+const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels', 'channels-lp', 'channels-tel'];
 
 interface Options {
   scenarios: Scenario[];
@@ -197,16 +197,18 @@ const SERVER_FILES: Record<ServerKind, string> = {
   socketio: path.join(here, 'servers', 'socketio.server.js'),
   channels: path.join(here, 'servers', 'channels.server.js'),
   'channels-lp': path.join(here, 'servers', 'channels.server.js'),
+  'channels-tel': path.join(here, 'servers', 'channels.server.js'),
 };
 const WORKER_FILE = path.join(here, 'load', 'worker.js');
 
-const DIALECT: Record<ServerKind, Dialect> = { 'raw-ws': 'phx', socketio: 'sio', channels: 'phx', 'channels-lp': 'lp' };
+const DIALECT: Record<ServerKind, Dialect> = { 'raw-ws': 'phx', socketio: 'sio', channels: 'phx', 'channels-lp': 'lp', 'channels-tel': 'phx' };
 
 let opts: Options;
 
 async function startServer(kind: ServerKind, extra: string[] = [], label: string = kind): Promise<ServerProc> {
   const args = [...extra];
   if (kind === 'channels-lp') args.push('--longpoll');
+  if (kind === 'channels-tel') args.push('--telemetry');
   if (kind.startsWith('channels') && opts.maxBuffered > 0) args.push('--max-buffered', String(opts.maxBuffered));
   return ServerProc.start(label, SERVER_FILES[kind], args, ['--expose-gc'], opts.verbose);
 }
@@ -641,8 +643,9 @@ const RUNNERS: Record<Scenario, (kind: ServerKind) => Promise<Result>> = {
 };
 
 function serversFor(scenario: Scenario): ServerKind[] {
-  // Long-poll (channels-lp) runs where users weigh its cost: request/reply and fanout.
-  const servers = scenario === 'fanout' || scenario === 'reqreply' ? opts.servers : opts.servers.filter((s) => s !== 'channels-lp');
+  // Long-poll (channels-lp) and telemetry (channels-tel) run where users weigh their cost: request/reply and fanout.
+  const servers =
+    scenario === 'fanout' || scenario === 'reqreply' ? opts.servers : opts.servers.filter((s) => s !== 'channels-lp' && s !== 'channels-tel');
   if (scenario === 'cluster') return servers.filter((s) => s === 'channels');
   if (scenario === 'slow') return servers.filter((s) => s !== 'raw-ws' || opts.slowRawWs);
   return servers;

@@ -28,6 +28,9 @@ export const WIRE = {
   drain: 'phx_drain',
 } as const;
 
+/** Topics the library broadcasts on for itself (Presence's replication): not reported as the app's broadcasts. */
+export const INTERNAL_TOPIC_PREFIX = 'phx_';
+
 /** WebSocket close codes the server uses (PROTOCOL.md 1.9). */
 export const CLOSE_CODE = {
   normal: 1000,
@@ -46,6 +49,12 @@ export const REASON = {
   tooManyChannels: 'too many channels joined',
   joinCrashed: 'join crashed',
   channelCrash: 'channel_crash',
+  // Ours, for limits the protocol does not name.
+  topicTooLong: 'topic too long',
+  joinTooLarge: 'join payload too large',
+  tooManyJoins: 'too many joins',
+  tooManyMessages: 'too many messages',
+  tooManyPending: 'too many pending replies',
 } as const;
 
 // ── Defaults (Phoenix's where Phoenix has one) ─────────────────────────────
@@ -62,6 +71,18 @@ export const DEFAULTS = {
   maxPayloadDepth: 64,
   /** Tasks one channel's mailbox may hold (client frames, intercepted broadcasts, infos). */
   maxQueuedMessages: 1000,
+  /** Characters of a topic a client may join: the most a V2 binary frame's one-byte length can carry (ASCII). */
+  maxTopicLength: 255,
+  /** Bytes of one join message. */
+  maxJoinPayloadSize: 64 * 1024,
+  /** Joins per second per connection (token bucket of one second). */
+  maxJoinsPerSecond: 100,
+  /** Pushes per second per joined channel (token bucket of one second). */
+  maxMessagesPerSecond: 1000,
+  /** Client messages waiting for their handler, per connection. */
+  maxPendingReplies: 1000,
+  /** At most one log line per connection per this many ms for limits that do not close it. */
+  limitLogIntervalMs: 10_000,
   logJoin: 'log',
   logHandleIn: 'debug',
 } as const;

@@ -70,3 +70,23 @@ export type { Broadcast, Message, Ref } from './serializers/message.js';
 export type { Serializer, OutFrame } from './serializers/serializer.interface.js';
 export { V1JsonSerializer } from './serializers/v1-json.serializer.js';
 export { V2JsonSerializer } from './serializers/v2-json.serializer.js';
+
+// Telemetry (diagnostics_channel)
+export { TELEMETRY, TELEMETRY_TRACING } from './telemetry/telemetry.js';
+export type {
+  BroadcastEvent,
+  ConnectEvent,
+  ConnectResult,
+  HandleInEvent,
+  HandleInResult,
+  HandleInTrace,
+  JoinEvent,
+  JoinResult,
+  JoinTrace,
+  LimitAction,
+  LimitEvent,
+  LimitName,
+  PublishLostEvent,
+  SlowConsumerEvent,
+  TerminateEvent,
+} from './telemetry/telemetry.js';

@@ -11,7 +11,7 @@
  * (PROTOCOL.md 5.2). User code is wrapped here and nowhere else: a throw
  * crashes this channel only.
  */
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { MESSAGES, describe, describeParams, stackOf } from '../channels.messages.js';
 import { REASON, WIRE } from '../channels.constants.js';
 import { ChannelError } from '../errors/channel.error.js';
@@ -22,10 +22,22 @@ import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { ChannelDefinition } from '../registry/channel-definition.js';
 import { isBroadcastPayload, type Broadcast, type Ref } from '../serializers/message.js';
 import type { OutFrame } from '../serializers/serializer.interface.js';
+import {
+  channels as telemetry,
+  isTracing,
+  traced,
+  tracing,
+  type HandleInEvent,
+  type HandleInResult,
+  type JoinEvent,
+  type JoinResult,
+  type TerminateEvent,
+} from '../telemetry/telemetry.js';
 import type { ChannelConnection } from './channel-connection.interface.js';
 import { ChannelSocket } from './channel-socket.js';
 import { NoReply, Reply, Stop, isGracefulReason } from './results.js';
 import { SocketRef } from './socket-ref.js';
+import { bucketFor, type TokenBucket } from './token-bucket.js';
 
 const enum State {
   Joining,
@@ -33,6 +45,7 @@ const enum State {
   Closed,
 }
 
+/** Join, In and Leave come from the client and count against `maxPendingReplies` while queued (see `isClientTask`). */
 const enum TaskKind {
   Join,
   In,
@@ -84,6 +97,10 @@ function loggerFor(definition: ChannelDefinition): Logger {
   return logger;
 }
 
+function isClientTask(task: Task): boolean {
+  return task.kind <= TaskKind.Leave;
+}
+
 /** Once this many handled slots lead a mailbox that never empties, they are dropped from the array. */
 const COMPACT_AFTER = 1024;
 
@@ -97,6 +114,8 @@ export class ChannelServer implements Subscriber {
   /** The channel's join_ref for its pushes and replies: `join_ref ?? ref` of the join message. */
   readonly joinRef: Ref;
   readonly socket: ChannelSocket;
+  /** `maxMessagesPerSecond` for this channel's client; null when unlimited. The connection takes from it. */
+  readonly messageBucket: TokenBucket | null;
 
   private readonly logger: Logger;
   private state = State.Joining;
@@ -125,6 +144,8 @@ export class ChannelServer implements Subscriber {
   /** A push made while joining (the channel is not joined yet): the join fails with it once `@Join` returns. */
   private joinMisuse: Error | null = null;
   private readonly resume = (): void => this.runQueue();
+  /** When `@Join` was called, for the join telemetry event; -1 before. */
+  private joinStartedAt = -1;
   /** Run once by `close()`, however the channel ends (see `onEnd`). */
   private endCallbacks: Array<(channel: ChannelServer) => void> | null = null;
 
@@ -135,9 +156,12 @@ export class ChannelServer implements Subscriber {
     /** The join message's join_ref exactly as received (PROTOCOL.md 3). */
     readonly storedJoinRef: Ref,
     joinMessageRef: Ref,
+    /** The budget of an earlier channel on this topic, so that rejoining does not refill it; a fresh one when undefined. */
+    messageBucket?: TokenBucket | null,
   ) {
     this.joinRef = storedJoinRef ?? joinMessageRef;
     this.maxQueued = connection.maxQueuedMessages;
+    this.messageBucket = messageBucket !== undefined ? messageBucket : bucketFor(connection.maxMessagesPerSecond, Date.now());
     this.quiet = topic.startsWith('phoenix');
     this.logger = loggerFor(definition);
     this.socket = new ChannelSocket(this, connection.assigns);
@@ -314,6 +338,7 @@ export class ChannelServer implements Subscriber {
       return;
     }
     this.queue.push(task);
+    if (isClientTask(task)) this.connection.messageQueued();
     if (!this.running) this.runQueue();
   }
 
@@ -330,6 +355,7 @@ export class ChannelServer implements Subscriber {
         break;
       }
       this.queue[this.head++] = undefined;
+      if (isClientTask(task)) this.connection.messagesDequeued(1);
       let pending: PromiseLike<unknown> | undefined;
       try {
         pending = this.process(task);
@@ -368,10 +394,14 @@ export class ChannelServer implements Subscriber {
 
   /** Empties the mailbox; a duplicate join waiting behind what is dropped is woken. */
   private dropQueued(): void {
+    let clientTasks = 0;
     for (let i = this.head; i < this.queue.length; i++) {
       const task = this.queue[i];
-      if (task !== undefined && task.kind === TaskKind.Handover) (task.payload as () => void)();
+      if (task === undefined) continue;
+      if (task.kind === TaskKind.Handover) (task.payload as () => void)();
+      else if (isClientTask(task)) clientTasks++;
     }
+    if (clientTasks > 0) this.connection.messagesDequeued(clientTasks);
     this.queue.length = 0;
     this.head = 0;
   }
@@ -461,10 +491,18 @@ export class ChannelServer implements Subscriber {
       return undefined;
     }
     const startedAt = performance.now();
+    this.joinStartedAt = startedAt;
     let result: unknown;
     try {
-      this.instance = this.definition.create();
-      result = this.instance[this.definition.join](this.topic, task.payload, this.socket);
+      const instance: any = (this.instance = this.definition.create());
+      const method = this.definition.join;
+      result = isTracing(tracing.join)
+        ? traced(
+            tracing.join,
+            { topic: this.topic, channel: this.definition.name, params: task.payload, socketId: this.connection.id },
+            () => instance[method](this.topic, task.payload, this.socket),
+          )
+        : instance[method](this.topic, task.payload, this.socket);
     } catch (error) {
       return this.joinFailed(task, error);
     }
@@ -483,7 +521,10 @@ export class ChannelServer implements Subscriber {
     let response: unknown;
     if (result === undefined) response = {};
     else if (result instanceof Reply) {
-      if (result.status !== 'ok') return this.joinRefused(task, result.response, startedAt);
+      if (result.status !== 'ok') {
+        this.publishJoin(task, 'error');
+        return this.joinRefused(task, result.response, startedAt);
+      }
       response = result.response;
     } else if (result instanceof NoReply || result instanceof Stop) {
       return this.joinFailed(
@@ -531,6 +572,7 @@ export class ChannelServer implements Subscriber {
     this.everJoined = true;
     this.writePreviousClose();
     this.logJoin('joined', task.payload, startedAt);
+    this.publishJoin(task, 'ok');
     const early = this.preJoin;
     if (early !== null) {
       this.preJoin = null;
@@ -539,6 +581,7 @@ export class ChannelServer implements Subscriber {
   }
 
   private joinFailed(task: Task, error: unknown): undefined {
+    this.publishJoin(task, error instanceof ChannelError ? 'error' : 'crashed');
     if (error instanceof ChannelError) return this.joinRefused(task, error.payload, null);
     this.logger.error(
       `${MESSAGES.crashed(`${this.definition.name}.${this.definition.join}`, this.topic, null)}: ${stackOf(error)}`,
@@ -588,6 +631,21 @@ export class ChannelServer implements Subscriber {
     this.writeSafely(() => this.connection.serializer.encodeMessage(jr, jr, this.topic, WIRE.close, {}));
   }
 
+  /** The `join` telemetry event, once `@Join` has been called. */
+  private publishJoin(task: Task, result: JoinResult): void {
+    if (this.joinStartedAt < 0 || !telemetry.join.hasSubscribers) return;
+    const event: JoinEvent = {
+      durationMs: performance.now() - this.joinStartedAt,
+      result,
+      topic: this.topic,
+      channel: this.definition.name,
+      params: task.payload,
+      socketId: this.connection.id,
+      transport: this.connection.transportName,
+    };
+    telemetry.join.publish(event);
+  }
+
   private logJoin(outcome: 'joined' | 'refused', payload: unknown, startedAt: number): void {
     const level = this.definition.options.logJoin;
     if (level === false || this.quiet || !Logger.isLevelEnabled(level)) return;
@@ -606,32 +664,51 @@ export class ChannelServer implements Subscriber {
       return undefined;
     }
     const level = this.definition.options.logHandleIn;
-    const logged = level !== false && !this.quiet && Logger.isLevelEnabled(level);
-    const startedAt = logged ? performance.now() : -1;
+    const timed = (level !== false && !this.quiet && Logger.isLevelEnabled(level)) || telemetry.handleIn.hasSubscribers;
+    const startedAt = timed ? performance.now() : -1;
     this.currentRef = task.ref;
     let result: unknown;
     try {
-      result = this.instance[method](task.payload, this.socket, task.event);
+      result = isTracing(tracing.handleIn) ? this.tracedIn(task, method) : this.instance[method](task.payload, this.socket, task.event);
     } catch (error) {
-      this.inThrew(task, method, error);
+      this.inThrew(task, method, error, startedAt);
       return undefined;
     }
     if (isThenable(result)) {
       return result.then(
         (value) => this.inReturned(task, method, value, startedAt),
-        (error) => this.inThrew(task, method, error),
+        (error) => this.inThrew(task, method, error, startedAt),
       );
     }
     this.inReturned(task, method, result, startedAt);
     return undefined;
   }
 
+  private tracedIn(task: Task, method: string): unknown {
+    const context = {
+      topic: this.topic,
+      event: task.event,
+      channel: this.definition.name,
+      payload: task.payload,
+      socketId: this.connection.id,
+    };
+    return traced(tracing.handleIn, context, () => this.instance[method](task.payload, this.socket, task.event));
+  }
+
   private inReturned(task: Task, method: string, result: unknown, startedAt: number): void {
     this.currentRef = null;
     if (startedAt >= 0) {
-      const level = this.definition.options.logHandleIn as LogLevel;
-      this.logger[level](
-        `HANDLED ${task.event} INCOMING ON ${this.topic} (${this.definition.name}.${method}) in ${(performance.now() - startedAt).toFixed(2)}ms`,
+      const durationMs = performance.now() - startedAt;
+      const level = this.definition.options.logHandleIn;
+      if (level !== false && !this.quiet && Logger.isLevelEnabled(level)) {
+        this.logger[level](
+          `HANDLED ${task.event} INCOMING ON ${this.topic} (${this.definition.name}.${method}) in ${durationMs.toFixed(2)}ms`,
+        );
+      }
+      this.publishHandleIn(
+        task,
+        durationMs,
+        result === undefined || result instanceof NoReply ? 'noreply' : result instanceof Stop ? 'stop' : 'reply',
       );
     }
     // The channel ended while the handler ran (e.g. a push it made could not be encoded): nothing follows its end frame.
@@ -654,8 +731,27 @@ export class ChannelServer implements Subscriber {
     }
   }
 
-  private inThrew(task: Task, method: string, error: unknown): void {
+  /** The `handle_in` telemetry event, when it was timed (`startedAt` >= 0) and someone listens. */
+  private publishHandleIn(task: Task, durationMs: number, result: HandleInResult): void {
+    if (!telemetry.handleIn.hasSubscribers) return;
+    const event: HandleInEvent = {
+      durationMs,
+      result,
+      topic: this.topic,
+      event: task.event,
+      channel: this.definition.name,
+      payload: task.payload,
+      socketId: this.connection.id,
+      transport: this.connection.transportName,
+    };
+    telemetry.handleIn.publish(event);
+  }
+
+  private inThrew(task: Task, method: string, error: unknown, startedAt: number): void {
     this.currentRef = null;
+    if (startedAt >= 0) {
+      this.publishHandleIn(task, performance.now() - startedAt, error instanceof ChannelError ? 'reply' : 'crashed');
+    }
     if (error instanceof ChannelError) {
       // Once the channel has ended (a refused write crashed it meanwhile), nothing follows its end frame.
       if (this.state === State.Closed) return;
@@ -821,8 +917,24 @@ export class ChannelServer implements Subscriber {
     }
   }
 
-  /** Runs `@Terminate` once, bounded by `shutdownTimeout`; never rejects. */
+  /** Runs `@Terminate` once, bounded by `shutdownTimeout`; never rejects. Then the `terminate` telemetry event. */
   private runTerminate(reason: unknown): Promise<void> {
+    if (this.instance === null || !telemetry.terminate.hasSubscribers) return this.callTerminate(reason);
+    const startedAt = performance.now();
+    return this.callTerminate(reason).then(() => {
+      const event: TerminateEvent = {
+        durationMs: performance.now() - startedAt,
+        topic: this.topic,
+        channel: this.definition.name,
+        reason,
+        socketId: this.connection.id,
+        transport: this.connection.transportName,
+      };
+      telemetry.terminate.publish(event);
+    });
+  }
+
+  private callTerminate(reason: unknown): Promise<void> {
     const method = this.definition.terminate;
     if (method === null || this.instance === null) return Promise.resolve();
     const where = `${this.definition.name}.${method}`;

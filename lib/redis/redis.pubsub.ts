@@ -44,6 +44,7 @@ import { LocalSubscriptions } from '../pubsub/local-subscriptions.js';
 import { PubSub } from '../pubsub/pubsub.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { Broadcast } from '../serializers/message.js';
+import { channels as telemetry, type PublishLostEvent } from '../telemetry/telemetry.js';
 import {
   REDIS_DEFAULTS as DEFAULTS,
   describeWhere,
@@ -64,6 +65,28 @@ import { REDIS_MESSAGES } from './redis.messages.js';
 const RESUBSCRIBE_BATCH = 1000;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * Counters of one RedisPubSub since it was created (`RedisPubSub.stats`).
+ *
+ * @publicApi
+ */
+export interface RedisPubSubStats {
+  /** PUBLISHes written to Redis (one per broadcast made while Redis was available). */
+  readonly published: number;
+  /**
+   * PUBLISHes written that Redis never confirmed: the connection was lost,
+   * or taken for hung, first. Other nodes may or may not have received them.
+   * With `awaitPublish: true` the broadcast's caller also saw the rejection.
+   */
+  readonly publishesLost: number;
+  /** Broadcasts refused at once because Redis was unavailable (they went nowhere). */
+  readonly broadcastsRefused: number;
+  /** Times Redis was found unavailable: lost, or not there at start-up (the outage log lines). */
+  readonly outages: number;
+  /** Health-check PINGs that failed (unanswered within `commandTimeoutMs`, or lost with their connection). */
+  readonly healthChecksFailed: number;
+}
 
 /**
  * A PubSub whose broadcasts reach every node connected to the same Redis
@@ -91,6 +114,15 @@ export class RedisPubSub extends PubSub {
   private readonly maxReconnectDelayMs: number;
   private readonly awaitPublish: boolean;
   private readonly commandTimeoutMs: number;
+  private readonly healthCheckIntervalMs: number;
+  private healthTimer: NodeJS.Timeout | null = null;
+  /** Connections with a health-check PING in flight: never more than one each. */
+  private readonly pinging = new Set<Connection>();
+  private published = 0;
+  private publishesLost = 0;
+  private broadcastsRefused = 0;
+  private outages = 0;
+  private healthChecksFailed = 0;
 
   private publisher: Connection | null = null;
   private subscriber: Connection | null = null;
@@ -127,7 +159,19 @@ export class RedisPubSub extends PubSub {
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? DEFAULTS.maxReconnectDelayMs;
     this.awaitPublish = options.awaitPublish ?? DEFAULTS.awaitPublish;
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
+    this.healthCheckIntervalMs = options.healthCheckIntervalMs ?? DEFAULTS.healthCheckIntervalMs;
     this.where = describeWhere(options);
+  }
+
+  /** What this node has published, lost and refused so far (a snapshot). */
+  get stats(): RedisPubSubStats {
+    return {
+      published: this.published,
+      publishesLost: this.publishesLost,
+      broadcastsRefused: this.broadcastsRefused,
+      outages: this.outages,
+      healthChecksFailed: this.healthChecksFailed,
+    };
   }
 
   /** The Redis channel a broadcast on `topic` is published to. */
@@ -171,6 +215,7 @@ export class RedisPubSub extends PubSub {
       throw new PubSubUnavailableError(REDIS_MESSAGES.startupTimeout(this.where, this.connectTimeoutMs));
     }
     this.reportedDown = true;
+    this.outages++;
     this.downSince = startedAt;
     this.logger.error(REDIS_MESSAGES.startupOutage(this.where, this.node, this.connectTimeoutMs, this.lastError));
   }
@@ -179,6 +224,7 @@ export class RedisPubSub extends PubSub {
   override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.healthTimer !== null) clearInterval(this.healthTimer);
     this.wakeWaiters();
     const publisher = this.publisher;
     const subscriber = this.subscriber;
@@ -233,6 +279,7 @@ export class RedisPubSub extends PubSub {
     }
     this.subscriptions.dispatch({ topic, event, payload }, from);
     const publishing = publisher.publish(this.channelFor(topic), envelope);
+    this.published++;
     if (this.awaitPublish) return observe(publishing.then(ignore, this.onPublishFailed), this.logger, 'RedisPubSub broadcast', topic);
     // Written on a ready connection, in order with this node's other broadcasts: the caller goes on
     // (see the awaitPublish option); a loss after this point is the outage, which is logged once.
@@ -246,6 +293,7 @@ export class RedisPubSub extends PubSub {
   }
 
   private refused(topic: string, error: unknown): Promise<void> {
+    this.broadcastsRefused++;
     return observe(Promise.reject(error), this.logger, 'RedisPubSub broadcast', topic);
   }
 
@@ -291,6 +339,36 @@ export class RedisPubSub extends PubSub {
     // subscriber's 'ready' runs refresh()), or lazy, or reconnecting on its own.
     if (publisher.status === 'wait') publisher.connect().catch(this.onConnectFailed);
     subscriber.connect().catch(this.onConnectFailed);
+    if (this.healthCheckIntervalMs > 0) {
+      this.healthTimer = setInterval(this.checkHealth, this.healthCheckIntervalMs);
+      this.healthTimer.unref();
+    }
+  }
+
+  /**
+   * PINGs each standalone connection of ours that is ready. The PING is a
+   * command waiting for an answer, so a connection that receives nothing
+   * for `commandTimeoutMs` after it is dropped (`socketTimeout`, see
+   * `hangTimeouts`) and reconnected, and the outage logged: an idle
+   * subscriber connection to a hung Redis or over a dead link is noticed too.
+   */
+  private readonly checkHealth = (): void => {
+    if (this.closed) return;
+    if (this.ownsPublisher) this.ping(this.publisher);
+    this.ping(this.subscriber);
+  };
+
+  private ping(connection: Connection | null): void {
+    if (connection === null || connection.isCluster || connection.status !== 'ready' || this.pinging.has(connection)) return;
+    this.pinging.add(connection);
+    connection.ping().then(
+      () => this.pinging.delete(connection),
+      (error: unknown) => {
+        this.pinging.delete(connection);
+        this.healthChecksFailed++;
+        this.logger.debug(`health-check PING to Redis at ${this.where} failed: ${describe(error)}`);
+      },
+    );
   }
 
   private create(): Connection {
@@ -390,12 +468,22 @@ export class RedisPubSub extends PubSub {
   };
 
   private readonly onPublishFailed = (error: unknown): never => {
+    this.publishLost(error);
     throw new PubSubUnavailableError(REDIS_MESSAGES.publishFailed(this.where), { cause: error });
   };
 
   private readonly onUnconfirmedPublishFailed = (error: unknown): void => {
+    this.publishLost(error);
     this.logger.debug(`a PUBLISH written before the connection failed was lost: ${describe(error)}`);
   };
+
+  /** Counts a PUBLISH lost after it was written (`stats.publishesLost`) and tells telemetry. */
+  private publishLost(error: unknown): void {
+    this.publishesLost++;
+    if (!telemetry.publishLost.hasSubscribers) return;
+    const event: PublishLostEvent = { node: this.node, lost: this.publishesLost, error };
+    telemetry.publishLost.publish(event);
+  }
 
   private readonly onUnsubscribeFailed = (error: unknown): void => {
     // Lost with the connection (the reconnect re-subscribes local topics only) or refused: either way
@@ -456,6 +544,7 @@ export class RedisPubSub extends PubSub {
     } else if (this.wasUp) {
       this.wasUp = false;
       this.reportedDown = true;
+      this.outages++;
       this.downSince = Date.now();
       this.logger.error(REDIS_MESSAGES.outage(this.where, this.node, this.lastError));
       this.notifyConnection(false);

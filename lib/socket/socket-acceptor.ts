@@ -5,12 +5,15 @@
  * state) or refuse; the transport turns a refusal into its own wire answer.
  */
 import { Logger, type LogLevel } from '@nestjs/common';
+import { parseCookie } from 'cookie';
+import type { IncomingHttpHeaders } from 'node:http';
 import qs from 'qs';
 import { describe, describeParams } from '../channels.messages.js';
 import type { ResolvedChannelsOptions } from '../interfaces/channels-module-options.interface.js';
 import type { ConnectInfo, SocketHandler } from '../interfaces/socket-handler.interface.js';
 import { negotiateSerializer } from '../serializers/negotiate.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
+import { channels as telemetry, type ConnectEvent } from '../telemetry/telemetry.js';
 import { SocketState } from './socket-state.js';
 
 export type ConnectOutcome =
@@ -22,6 +25,14 @@ const logger = new Logger('ChannelsSocket');
 /** Phoenix/Plug query parsing: nested keys with brackets, the last of repeated keys wins. */
 export function parseConnectParams(query: string): Record<string, any> {
   return qs.parse(query, { duplicates: 'last', depth: 10, parameterLimit: 1000, arrayLimit: 100 }) as Record<string, any>;
+}
+
+const NO_COOKIES: Readonly<Record<string, string | undefined>> = Object.freeze(Object.create(null));
+
+/** The `Cookie` header's cookies (`ConnectInfo.cookies`), parsed by the `cookie` package. */
+export function parseCookies(headers: IncomingHttpHeaders): Readonly<Record<string, string | undefined>> {
+  const header = headers.cookie;
+  return header === undefined || header === '' ? NO_COOKIES : parseCookie(header);
 }
 
 export class SocketAcceptor {
@@ -39,6 +50,7 @@ export class SocketAcceptor {
     const negotiated = negotiateSerializer(params.vsn, this.options.serializers);
     if ('error' in negotiated) {
       logger.warn(`refusing connection to ${this.handlerName}: ${negotiated.message}`);
+      this.publish(false, null, params, info, startedAt, null);
       return { accepted: false, reason: negotiated.message };
     }
     const state = new SocketState();
@@ -65,13 +77,38 @@ export class SocketAcceptor {
       }
     }
     this.log(`CONNECTED TO ${this.handlerName}`, negotiated.serializer, params, info, startedAt);
+    this.publish(true, negotiated.serializer, params, info, startedAt, state.id);
     return { accepted: true, serializer: negotiated.serializer, state };
   }
 
   private refuse(why: string, params: Record<string, any>, info: ConnectInfo, startedAt: number): ConnectOutcome {
     logger.warn(`REFUSED CONNECTION TO ${this.handlerName} (${why}) from ${info.peerData.address}`);
     this.log(`REFUSED CONNECTION TO ${this.handlerName}`, null, params, info, startedAt);
+    this.publish(false, null, params, info, startedAt, null);
     return { accepted: false, reason: why };
+  }
+
+  /** The `connect` telemetry event, built only when someone listens. */
+  private publish(
+    accepted: boolean,
+    serializer: Serializer | null,
+    params: Record<string, any>,
+    info: ConnectInfo,
+    startedAt: number,
+    socketId: string | null,
+  ): void {
+    if (!telemetry.connect.hasSubscribers) return;
+    const event: ConnectEvent = {
+      durationMs: performance.now() - startedAt,
+      result: accepted ? 'ok' : 'error',
+      transport: info.transport,
+      vsn: serializer?.vsn ?? null,
+      handler: this.handlerName,
+      socketId,
+      params,
+      info,
+    };
+    telemetry.connect.publish(event);
   }
 
   private log(

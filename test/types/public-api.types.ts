@@ -22,8 +22,13 @@ import {
   type PresenceMeta,
   type PresenceOptions,
   type Presences,
+  TELEMETRY,
+  TELEMETRY_TRACING,
+  type HandleInEvent,
+  type HandleInTrace,
+  type LimitEvent,
 } from '../../lib/index.js';
-import { RedisPubSub } from '../../lib/redis/index.js';
+import { RedisPubSub, type RedisPubSubStats } from '../../lib/redis/index.js';
 import { ChannelTest, type TestChannel } from '../../lib/testing/index.js';
 
 declare const socket: ChannelSocket;
@@ -99,4 +104,26 @@ export async function presenceTypings(): Promise<void> {
   void ref;
   void list;
   void entry;
+}
+
+export function hardeningTypings(): void {
+  ChannelsModule.forRoot({
+    maxTopicLength: 100,
+    maxJoinPayloadSize: 4096,
+    maxJoinsPerSecond: Number.POSITIVE_INFINITY,
+    maxMessagesPerSecond: 50,
+    messageRateExceeded: 'close',
+    maxPendingReplies: 10,
+  });
+  // @ts-expect-error a message past the rate is answered or the connection closed, nothing else
+  ChannelsModule.forRoot({ messageRateExceeded: 'drop' });
+  const cookieReader: SocketHandler = { connect: (_params, _socket, info) => info.cookies.sid !== undefined };
+  void cookieReader;
+  const name: 'nestjs-channels:handle_in' = TELEMETRY.handleIn;
+  const traced: 'nestjs-channels:join' = TELEMETRY_TRACING.join;
+  const onHandled = (event: HandleInEvent): number => event.durationMs;
+  const onLimit = (event: LimitEvent): string => `${event.limit} ${event.action} ${event.max}`;
+  const onTrace = (trace: HandleInTrace): unknown => trace.result ?? trace.error;
+  const stats: RedisPubSubStats = new RedisPubSub({ healthCheckIntervalMs: 0 }).stats;
+  void [name, traced, onHandled, onLimit, onTrace, stats.publishesLost];
 }
