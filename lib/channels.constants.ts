@@ -26,6 +26,8 @@ export const WIRE = {
   phoenixTopic: 'phoenix',
   disconnect: 'disconnect',
   drain: 'phx_drain',
+  /** Pushed on a topic with history when a client cannot get what it missed (see the history docs). */
+  historyGap: 'history_gap',
 } as const;
 
 /** WebSocket close codes the server uses (PROTOCOL.md 1.9). */
@@ -46,6 +48,8 @@ export const REASON = {
   tooManyChannels: 'too many channels joined',
   joinCrashed: 'join crashed',
   channelCrash: 'channel_crash',
+  /** A join with `since` whose history cannot be read now (e.g. Redis is down); the client retries. */
+  historyUnavailable: 'history unavailable',
 } as const;
 
 // ── Defaults (Phoenix's where Phoenix has one) ─────────────────────────────

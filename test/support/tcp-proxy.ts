@@ -1,0 +1,102 @@
+/**
+ * A TCP proxy on 127.0.0.1 that a test controls, for WebSocket clients whose
+ * network fails: `cut()` drops every open connection and refuses new ones
+ * (each is closed as soon as it arrives) until `resume()`; `delayMs` holds
+ * every chunk that long in both directions (order kept); `target` says where
+ * new connections go (another node).
+ */
+import { createServer, connect, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+
+export interface TcpProxy {
+  readonly port: number;
+  /** `ws://127.0.0.1:<port>`, for a phoenix client's endpoint. */
+  readonly wsBase: string;
+  /** The port new connections are forwarded to. */
+  target: number;
+  /** Latency added to every chunk, each way, in ms. */
+  delayMs: number;
+  /** Connections accepted and forwarded so far. */
+  readonly forwarded: number;
+  /** Connections closed on arrival while cut. */
+  readonly refused: number;
+  readonly isCut: boolean;
+  cut(): void;
+  resume(): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: number): Promise<TcpProxy> {
+  const pairs = new Set<[Socket, Socket]>();
+  let cut = false;
+  let forwarded = 0;
+  let refused = 0;
+
+  const pipe = (from: Socket, to: Socket): void => {
+    from.on('data', (chunk: Buffer) => {
+      if (proxy.delayMs <= 0) to.write(chunk);
+      // The same delay for every chunk: timers of equal length fire in the order they were set.
+      else setTimeout(() => to.destroyed || to.write(chunk), proxy.delayMs);
+    });
+  };
+
+  const server = createServer((client) => {
+    if (cut) {
+      refused++;
+      client.destroy();
+      return;
+    }
+    forwarded++;
+    client.setNoDelay(true);
+    const upstream = connect(proxy.target, '127.0.0.1');
+    upstream.setNoDelay(true);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    const drop = (): void => {
+      pairs.delete(pair);
+      client.destroy();
+      upstream.destroy();
+    };
+    for (const socket of pair) {
+      socket.on('error', drop);
+      socket.on('close', drop);
+    }
+    pipe(client, upstream);
+    pipe(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  const proxy: TcpProxy = {
+    port,
+    wsBase: `ws://127.0.0.1:${port}`,
+    target,
+    delayMs: 0,
+    get forwarded() {
+      return forwarded;
+    },
+    get refused() {
+      return refused;
+    },
+    get isCut() {
+      return cut;
+    },
+    cut() {
+      cut = true;
+      for (const [client, upstream] of pairs) {
+        // resetAndDestroy: the peers see the connection fail, as on a real network drop.
+        client.resetAndDestroy();
+        upstream.resetAndDestroy();
+      }
+      pairs.clear();
+    },
+    resume() {
+      cut = false;
+    },
+    close() {
+      proxy.cut();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+  return proxy;
+}
