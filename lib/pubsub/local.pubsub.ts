@@ -51,7 +51,7 @@ export class LocalPubSub extends PubSub implements HistoryPubSub {
   }
 
   localBroadcast(topic: string, event: string, payload: unknown, from: Subscriber | null = null): Promise<void> {
-    this.subscriptions.dispatch({ topic, event, payload, position: null }, from);
+    this.subscriptions.dispatch({ topic, event, payload }, from);
     return RESOLVED;
   }
 

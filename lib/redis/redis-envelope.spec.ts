@@ -40,7 +40,7 @@ describe('Redis envelope', () => {
       ['', '', {}, {}],
     ];
     for (const [topic, event, payload, expected] of cases) {
-      assert.deepEqual(decodeEnvelope(asBuffer(encodeEnvelope(origin, topic, event, payload)), null), { topic, event, payload: expected, position: null });
+      assert.deepEqual(decodeEnvelope(asBuffer(encodeEnvelope(origin, topic, event, payload)), null), { topic, event, payload: expected });
     }
   });
 

@@ -122,7 +122,7 @@ export function decodeEnvelope(message: Buffer, wanted: ((topic: string) => bool
       throw new EnvelopeError('the payload is not JSON', { cause: error });
     }
   }
-  return { topic, event, payload, position: null };
+  return { topic, event, payload };
 }
 
 /** Reads `<decimal length>:` at `at`; returns where the field's bytes start and end. */

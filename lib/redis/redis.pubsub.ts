@@ -255,7 +255,7 @@ export class RedisPubSub extends PubSub implements HistoryPubSub {
     } catch (error) {
       return this.refused(topic, error);
     }
-    this.subscriptions.dispatch({ topic, event, payload, position: null }, from);
+    this.subscriptions.dispatch({ topic, event, payload }, from);
     const publishing = publisher.publish(this.channelFor(topic), envelope);
     if (this.awaitPublish) return observe(publishing.then(ignore, this.onPublishFailed), this.logger, 'RedisPubSub broadcast', topic);
     // Written on a ready connection, in order with this node's other broadcasts: the caller goes on
@@ -265,7 +265,7 @@ export class RedisPubSub extends PubSub implements HistoryPubSub {
   }
 
   localBroadcast(topic: string, event: string, payload: unknown, from: Subscriber | null = null): Promise<void> {
-    this.subscriptions.dispatch({ topic, event, payload, position: null }, from);
+    this.subscriptions.dispatch({ topic, event, payload }, from);
     return RESOLVED;
   }
 

@@ -19,7 +19,9 @@ export interface Message {
 /**
  * A broadcast as the PubSub carries it: no refs. On a topic that keeps
  * history it has a `position`, `"<epoch>.<offset>"`, given once by the
- * PubSub; it travels in the ref slot of the frame. Absent or null elsewhere.
+ * PubSub; it travels in the ref slot of the frame. Absent elsewhere, so
+ * what `@HandleInfo` and `ChannelsEndpoint.subscribe` listeners receive on
+ * other topics is `{ topic, event, payload }` as before.
  */
 export interface Broadcast<T = unknown> {
   readonly topic: string;
