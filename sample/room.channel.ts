@@ -6,6 +6,7 @@ import {
   HandleOut,
   Intercept,
   Join,
+  Presence,
   Terminate,
   reply,
   type ChannelSocket,
@@ -14,13 +15,20 @@ import {
 import { Logger } from '@nestjs/common';
 import { ChatService } from './chat.service.js';
 
-/** The chat: `room:lobby` and any `room:*`; `room:private` refuses everyone. */
+/**
+ * The chat: `room:lobby` and any `room:*`; `room:private` refuses everyone.
+ * Who is in each room is tracked with `Presence`: one entry per user, one
+ * meta per tab (with the transport it came over).
+ */
 @Channel('room:*')
 @Intercept(['new_msg'])
 export class RoomChannel {
   private readonly logger = new Logger(RoomChannel.name);
 
-  constructor(private readonly chat: ChatService) {}
+  constructor(
+    private readonly chat: ChatService,
+    private readonly presence: Presence,
+  ) {}
 
   @Join()
   join(topic: string, _payload: unknown, socket: ChannelSocket) {
@@ -51,9 +59,17 @@ export class RoomChannel {
     socket.push('new_msg', { ...payload, mine: payload.user === socket.assigns.user });
   }
 
+  /**
+   * After the join reply: track this tab (it leaves by itself when the
+   * channel ends, however it ends), then push the room's presences, which the
+   * client's `Presence` waits for after every (re)join.
+   */
   @HandleInfo()
-  info(message: { type?: string }, socket: ChannelSocket) {
-    if (message?.type === 'after_join') socket.push('hello', { user: socket.assigns.user });
+  async info(message: { type?: string }, socket: ChannelSocket) {
+    if (message?.type !== 'after_join') return;
+    await this.presence.track(socket, socket.assigns.user, { online_at: Date.now(), transport: socket.assigns.transport });
+    socket.push('presence_state', await this.presence.list(socket));
+    socket.push('hello', { user: socket.assigns.user });
   }
 
   @Terminate()

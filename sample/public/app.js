@@ -1,6 +1,10 @@
-// The chat page: one phoenix Socket per name, one channel per room, nothing else.
-// Everything the server says (connection state, join refusals, error replies) is shown on the page.
-import { Socket } from '/phoenix.mjs';
+// The chat page: a signed connect token from the server, one phoenix Socket per name and
+// transport, one channel per room with the client's Presence showing who is in it.
+// Everything the server says (connection state, refusals, error replies) is shown on the page.
+import { LongPoll, Presence, Socket } from '/phoenix.mjs';
+
+/** How long WebSocket gets to open and answer a ping before the client falls back to long-poll. */
+const LONG_POLL_FALLBACK_MS = 2500;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -10,20 +14,33 @@ const ui = {
   joinForm: $('join-form'),
   user: $('user'),
   room: $('room'),
+  transport: $('transport'),
   sendForm: $('send-form'),
   body: $('body'),
   send: $('send'),
+  online: $('online'),
+  onlineCount: $('online-count'),
+  onlineEmpty: $('online-empty'),
 };
 
-/** The open connection and the name it was opened with. */
+/**
+ * The connection: who, over which transport, with which token. `opened` once
+ * it has been open; `renewed` while it runs on a token that replaced a
+ * refused one (a second refusal then stops it).
+ */
 let current = null;
-/** The channel of the room on screen, or null. */
-let channel = null;
+/** The room on screen: its name, topic, channel and Presence; or null. */
+let room = null;
+/** Notices to show once the room's history is on screen (each (re)join redraws the list). */
+let afterJoin = [];
+/** Counts presses of Join, so that a slow token request of an older press is dropped. */
+let presses = 0;
 
 // ── What the page shows ────────────────────────────────────────────────────
 
-function showConnection(state, text) {
+function showConnection(state, text, transport = '') {
   ui.connection.dataset.state = state;
+  ui.connection.dataset.transport = transport;
   ui.connection.textContent = text;
 }
 
@@ -75,82 +92,256 @@ function addNotice(text, kind = 'info') {
   scrollToEnd();
 }
 
-// ── Connection ─────────────────────────────────────────────────────────────
-
-/** Socket options; a long-poll mode would choose its transport here. */
-function socketOptions(user) {
-  return { params: { user } };
+/** A colour of its own for each name, the same on every reload. */
+function hueOf(name) {
+  let hash = 0;
+  for (const char of name) hash = (hash * 31 + char.codePointAt(0)) % 360;
+  return hash;
 }
 
-/** The connection for `user`: reused while the name stays the same, replaced when it changes. */
-function connectionFor(user) {
-  if (current !== null && current.user === user) return current.socket;
-  current?.socket.disconnect();
-  const socket = new Socket('/socket', socketOptions(user));
-  socket.onOpen(() => showConnection('open', `connected as ${user}`));
-  socket.onError(() => showConnection('error', 'connection lost, retrying…'));
-  socket.onClose(() => {
-    if (current?.socket === socket) showConnection('connecting', 'reconnecting…');
+/** Who is in the room, from the client's Presence: one line per user, however many tabs. */
+function showOnline(presence, me) {
+  const people =
+    presence === null
+      ? []
+      : presence.list((user, { metas }) => ({
+          user,
+          tabs: metas.length,
+          longpoll: metas.some((meta) => meta.transport === 'longpoll'),
+        }));
+  people.sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+  ui.online.replaceChildren(
+    ...people.map(({ user, tabs, longpoll }) => {
+      const item = document.createElement('li');
+      item.className = 'person';
+      item.dataset.user = user;
+      item.dataset.tabs = String(tabs);
+      const avatar = document.createElement('span');
+      avatar.className = 'avatar';
+      avatar.style.setProperty('--hue', String(hueOf(user)));
+      avatar.textContent = user.slice(0, 1).toUpperCase();
+      const name = document.createElement('span');
+      name.className = 'name';
+      name.textContent = user === me ? `${user} (you)` : user;
+      const details = document.createElement('span');
+      details.className = 'details';
+      if (tabs > 1) details.append(badge(`${tabs} tabs`, 'tabs'));
+      if (longpoll) details.append(badge('long-poll', 'longpoll'));
+      item.append(avatar, name, details);
+      return item;
+    }),
+  );
+  ui.onlineCount.textContent = String(people.length);
+  ui.onlineCount.hidden = presence === null;
+  ui.onlineEmpty.hidden = presence !== null;
+}
+
+function badge(text, kind) {
+  const element = document.createElement('span');
+  element.className = `badge ${kind}`;
+  element.textContent = text;
+  return element;
+}
+
+// ── Connect tokens ─────────────────────────────────────────────────────────
+
+/** A short-lived connect token for `user`; a real app's endpoint would check who is asking. */
+async function requestToken(user) {
+  const response = await fetch('/api/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ user }),
   });
-  showConnection('connecting', 'connecting…');
-  socket.connect();
-  current = { user, socket };
-  return socket;
+  const body = await response.json().catch(() => null);
+  if (!response.ok || typeof body?.token !== 'string') {
+    throw new Error(body?.message ?? `the token endpoint answered HTTP ${response.status}`);
+  }
+  return body.token;
+}
+
+/**
+ * Why the server refuses `token` ({reason, message}), or null when it accepts
+ * it or cannot be asked. A browser does not tell a script why a WebSocket
+ * failed (a refusal looks like a network error), so the page asks.
+ */
+async function refusalOf(token) {
+  try {
+    const response = await fetch('/api/token', { headers: { authorization: `Bearer ${token}` } });
+    if (response.status !== 401) return null;
+    const body = await response.json().catch(() => ({}));
+    return { reason: body.reason ?? 'invalid', message: body.message ?? 'the token was refused' };
+  } catch {
+    // the server cannot be reached: phoenix.js keeps retrying, nothing to add
+    return null;
+  }
+}
+
+// ── Connection ─────────────────────────────────────────────────────────────
+
+function transportOf(socket) {
+  return socket.transport === LongPoll ? 'longpoll' : 'websocket';
+}
+
+/** A phoenix Socket for `user` over `transport`, not yet connected. */
+function openConnection(user, transport, token, renewed = false) {
+  const connection = { user, transport, token, socket: null, opened: false, renewed, checking: false };
+  const socket = new Socket('/socket', {
+    // Kept out of the URL; a function, so every reconnect offers the connection's current token.
+    authToken: () => connection.token,
+    ...(transport === 'longpoll' ? { transport: LongPoll } : { longPollFallbackMs: LONG_POLL_FALLBACK_MS }),
+  });
+  socket.onOpen(() => {
+    if (current !== connection) return;
+    connection.opened = true;
+    connection.renewed = false;
+    const over = transportOf(socket);
+    showConnection('open', `connected as ${user} · ${over === 'longpoll' ? 'long-poll' : 'WebSocket'}`, over);
+  });
+  socket.onError(() => {
+    if (current !== connection) return;
+    showConnection('error', connection.opened ? 'connection lost, retrying…' : 'cannot connect, retrying…');
+    checkToken(connection);
+  });
+  socket.onClose(() => {
+    if (current === connection && connection.opened) showConnection('connecting', 'reconnecting…');
+  });
+  connection.socket = socket;
+  return connection;
+}
+
+/**
+ * After a failed connection attempt: when the server refuses the token (it
+ * expired, or it is not one the server signed), stop offering it. A first
+ * refusal gets a new token and a new connection; a second one is shown.
+ */
+async function checkToken(connection) {
+  if (connection.checking) return;
+  connection.checking = true;
+  const refusal = await refusalOf(connection.token);
+  connection.checking = false;
+  if (current !== connection || refusal === null) return;
+  connection.socket.disconnect();
+  if (connection.renewed) {
+    refuse(connection, refusal.message);
+    return;
+  }
+  let token;
+  try {
+    token = await requestToken(connection.user);
+  } catch (error) {
+    if (current === connection) refuse(connection, error.message);
+    return;
+  }
+  if (current !== connection) return;
+  // A new Socket rather than a new token for the old one: after a refused first attempt the
+  // old one has fallen back to long-poll, and would stay there.
+  current = openConnection(connection.user, connection.transport, token, true);
+  current.socket.connect();
+  const notice = `The server refused the connect token (${refusal.message}); the page got a new one.`;
+  if (room === null) {
+    addNotice(notice);
+  } else {
+    afterJoin.push(notice);
+    joinRoom(room.name);
+  }
+}
+
+/** The server refuses this user's tokens: stop, say so, and let Join start over. */
+function refuse(connection, message) {
+  leaveRoom();
+  connection.socket.disconnect();
+  current = null;
+  showConnection('error', 'token refused');
+  showRoom('refused', `not connected: connect token refused (${message})`);
+  addNotice(`The server refused the connect token: ${message}. Press Join to try again.`, 'error');
 }
 
 // ── Rooms ──────────────────────────────────────────────────────────────────
 
 function leaveRoom() {
-  if (channel === null) return;
-  channel.leave();
-  channel = null;
+  if (room === null) return;
+  room.channel.leave();
+  room = null;
   allowSending(false);
+  showOnline(null);
 }
 
-function joinRoom(user, room) {
+function joinRoom(name) {
   leaveRoom();
   ui.messages.replaceChildren();
-  const topic = `room:${room}`;
-  const joining = connectionFor(user).channel(topic, {});
-  channel = joining;
+  const { socket, user } = current;
+  const topic = `room:${name}`;
+  const channel = socket.channel(topic, {});
+  const joining = { name, topic, channel, presence: new Presence(channel) };
+  room = joining;
 
-  joining.on('new_msg', (message) => addMessage(message));
-  joining.on('hello', () => addNotice(`Welcome, ${user}. Everyone in ${topic} sees what you send here.`));
+  joining.presence.onSync(() => {
+    if (room === joining) showOnline(joining.presence, user);
+  });
+  channel.on('new_msg', (message) => addMessage(message));
+  channel.on('hello', () => addNotice(`Welcome, ${user}. Everyone in ${topic} sees what you send here.`));
   // phoenix.js rejoins by itself after a lost connection or a crashed channel; say so while it does.
-  joining.onError(() => {
-    if (channel !== joining) return;
+  channel.onError(() => {
+    if (room !== joining) return;
     allowSending(false);
     showRoom('joining', `lost ${topic}, rejoining…`);
   });
 
   showRoom('joining', `joining ${topic}…`);
-  joining
+  channel
     .join()
     .receive('ok', (reply) => {
-      if (channel !== joining) return;
+      if (room !== joining) return;
       // Runs again after each rejoin: start over from the history the server sends.
       ui.messages.replaceChildren();
       for (const message of reply.history ?? []) addMessage({ ...message, mine: message.user === user });
+      for (const notice of afterJoin.splice(0)) addNotice(notice);
       showRoom('joined', `in ${topic}`);
       allowSending(true);
     })
     .receive('error', (reply) => {
-      if (channel !== joining) return;
+      if (room !== joining) return;
       // A refused join would be retried by phoenix.js forever; leaving stops it.
-      joining.leave();
-      channel = null;
+      leaveRoom();
       const reason = reply?.reason ?? JSON.stringify(reply);
       showRoom('refused', `${topic} refused: ${reason}`);
       addNotice(`The server refused ${topic}: ${reason}. Try another room.`, 'error');
     })
     .receive('timeout', () => {
-      if (channel === joining) showRoom('joining', `no answer from ${topic} yet, still trying…`);
+      if (room === joining) showRoom('joining', `no answer from ${topic} yet, still trying…`);
     });
 }
 
+/** Joins `name` as `user` over `transport`, with a new token and connection when either changed. */
+async function enter(user, name, transport) {
+  const press = ++presses;
+  if (current === null || current.user !== user || current.transport !== transport) {
+    leaveRoom();
+    showRoom('joining', `joining room:${name}…`);
+    current?.socket.disconnect();
+    current = null;
+    afterJoin = [];
+    showConnection('connecting', 'getting a connect token…');
+    let token;
+    try {
+      token = await requestToken(user);
+    } catch (error) {
+      if (press !== presses) return;
+      showConnection('error', 'no connect token');
+      showRoom('refused', `no connect token: ${error.message}`);
+      return;
+    }
+    if (press !== presses) return;
+    current = openConnection(user, transport, token);
+    showConnection('connecting', 'connecting…');
+    current.socket.connect();
+  }
+  joinRoom(name);
+}
+
 function sendMessage(body) {
-  if (channel === null) return;
-  channel
+  if (room === null) return;
+  room.channel
     .push('new_msg', { body })
     .receive('error', (reply) => addNotice(`Not sent: ${reply?.reason ?? JSON.stringify(reply)}`, 'error'))
     .receive('timeout', () => addNotice('Not sent: the server did not answer in time', 'error'));
@@ -160,7 +351,7 @@ function sendMessage(body) {
 
 ui.joinForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  joinRoom(ui.user.value.trim(), ui.room.value.trim());
+  enter(ui.user.value.trim(), ui.room.value.trim(), ui.transport.value);
 });
 
 ui.sendForm.addEventListener('submit', (event) => {
@@ -171,5 +362,9 @@ ui.sendForm.addEventListener('submit', (event) => {
   ui.body.value = '';
 });
 
+// ?transport=longpoll (or websocket) picks the transport.
+const wanted = new URLSearchParams(location.search).get('transport');
+if (wanted === 'longpoll' || wanted === 'websocket') ui.transport.value = wanted;
 showConnection('idle', 'not connected');
+showOnline(null);
 ui.user.focus();

@@ -3,7 +3,7 @@
 // quick start with Nest's own tsconfig, pass the README's kit test, start, and serve the `phoenix` client.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -72,7 +72,7 @@ describe('the packed package', () => {
   });
   after(() => rm(work, { recursive: true, force: true }));
 
-  it('holds the build with its types, the README, LICENSE and docs, and no tests, sources or source maps', () => {
+  it('holds the build with its types, the README, LICENSE and docs, and no tests, sources or source maps', async () => {
     for (const path of [
       'package.json',
       'README.md',
@@ -89,6 +89,10 @@ describe('the packed package', () => {
       'docs/screenshots/two-tabs.png',
     ]) {
       assert.ok(packed.files.includes(path), `the tarball lacks ${path}`);
+    }
+    // Every image the shipped docs show ships with them.
+    for (const name of await readdir(join(REPO_ROOT, 'docs', 'screenshots'))) {
+      assert.ok(packed.files.includes(`docs/screenshots/${name}`), `the tarball lacks docs/screenshots/${name}`);
     }
     const stray = packed.files.filter(
       (path) => !(path === 'package.json' || path === 'README.md' || path === 'LICENSE' || path.startsWith('dist/lib/') || path.startsWith('docs/')),
