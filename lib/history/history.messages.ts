@@ -13,4 +13,13 @@ export const HISTORY_MESSAGES = {
   unsupported: (pubsub: string, channels: string) =>
     `${channels} ask(s) for history, but the PubSub (${pubsub}) keeps none: use LocalPubSub or RedisPubSub, ` +
     'or a PubSub that implements HistoryPubSub',
+  appendFailed: (event: string, topic: string, where: string, reason: string) =>
+    `storing and publishing '${event}' on ${topic} in Redis at ${where} failed: ${reason}`,
+  unreachable: (where: string) => `Redis at ${where} is unreachable: the history cannot be read`,
+  badEnvelope: (channel: string, reason: string) =>
+    `ignoring a malformed history envelope on Redis channel ${channel} (${reason}); logged once, further ones at debug`,
+  renewFailed: (topic: string, reason: string) => `renewing the history epoch of ${topic} failed: ${reason}`,
+  readFailed: (topic: string, reason: string) => `reading the history of ${topic} failed (${reason}); retrying`,
+  lost: (topic: string, from: string, to: string) =>
+    `history of ${topic} lost between ${from} and ${to} (Redis lost it, or a reconnect came after the window): subscribers here get history_gap`,
 };

@@ -36,6 +36,7 @@ import type { Logger } from '@nestjs/common';
 import { WIRE } from '../channels.constants.js';
 import { describe } from '../channels.messages.js';
 import { PubSubUnavailableError } from '../errors/errors.js';
+import { HISTORY_MESSAGES } from '../history/history.messages.js';
 import type { HistoryPolicy, HistoryPosition, HistoryRead, ResolvedHistoryOptions } from '../history/history.types.js';
 import { EpochSource, formatPosition } from '../history/position.js';
 import type { LocalSubscriptions } from '../pubsub/local-subscriptions.js';
@@ -181,9 +182,7 @@ export class RedisHistory {
       () => undefined,
       (error: unknown) => {
         if (seq !== 0) this.senders.delete(seq);
-        throw new PubSubUnavailableError(`storing and publishing '${event}' on ${topic} in Redis at ${this.host.where} failed: ${describe(error)}`, {
-          cause: error,
-        });
+        throw new PubSubUnavailableError(HISTORY_MESSAGES.appendFailed(event, topic, this.host.where, describe(error)), { cause: error });
       },
     );
   }
@@ -198,7 +197,7 @@ export class RedisHistory {
 
   private async readKept(topic: string, options: ResolvedHistoryOptions, since: HistoryPosition | null): Promise<FeedRead> {
     const connection = this.host.scriptConnection();
-    if (connection === null) throw new PubSubUnavailableError(`Redis at ${this.host.where} is unreachable`);
+    if (connection === null) throw new PubSubUnavailableError(HISTORY_MESSAGES.unreachable(this.host.where));
     const args = [
       ...this.keys(topic),
       since === null ? '' : since.epoch,
@@ -253,7 +252,7 @@ export class RedisHistory {
     try {
       kept = decodeHistoryEnvelope(message, (topic) => this.feeds.has(topic));
     } catch (error) {
-      const text = `ignoring a malformed history envelope on ${channel.toString()}: ${describe(error)}`;
+      const text = HISTORY_MESSAGES.badEnvelope(describe(channel.toString()), describe(error));
       if (this.badEnvelopeLogged) this.host.logger.debug(text);
       else {
         this.badEnvelopeLogged = true;
@@ -320,7 +319,7 @@ export class RedisHistory {
     for (const feed of this.feeds.values()) {
       connection.call('PEXPIRE', this.keys(feed.topic)[1], feed.options.ttlMs + EPOCH_MARGIN_MS).catch((error: unknown) => {
         // The next renewal, READ or APPEND renews it again; only a long outage can let it lapse.
-        this.host.logger.debug(`renewing the history epoch of ${feed.topic} failed: ${describe(error)}`);
+        this.host.logger.debug(HISTORY_MESSAGES.renewFailed(feed.topic, describe(error)));
       });
     }
   };
@@ -410,7 +409,7 @@ class TopicFeed {
       this.offset = at;
     } else if (read.kept === null) {
       this.history.logger.warn(
-        `history of ${this.topic} lost between ${formatPosition(since.epoch, since.offset)} and ${formatPosition(read.epoch, read.offset)}: subscribers here get history_gap`,
+        HISTORY_MESSAGES.lost(this.topic, formatPosition(since.epoch, since.offset), formatPosition(read.epoch, read.offset)),
       );
       this.history.deliverGap(this.topic, since, read.epoch, read.offset);
       this.epoch = read.epoch;
@@ -435,7 +434,7 @@ class TopicFeed {
     if (this.closed) return;
     // What is held stays held (bounded); the read is retried, and a reconnect retries it too.
     const level = isReplyError(error) ? 'warn' : 'debug';
-    this.history.logger[level](`reading the history of ${this.topic} failed (${describe(error)}); retrying`);
+    this.history.logger[level](HISTORY_MESSAGES.readFailed(this.topic, describe(error)));
     if (this.retry !== null) clearTimeout(this.retry);
     this.retry = setTimeout(() => {
       this.retry = null;
