@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Test } from '@nestjs/testing';
 import { Channel, ChannelsEndpoint, ChannelsModule, ERROR_CODE, Join, PubSub, SerializationError, type Subscriber } from '../../lib/index.js';
 import { HistoryFixtures } from '../fixtures/history.channels.js';
+import { LogCapture } from '../support/log-capture.js';
 import { uniqueTopic } from '../support/phoenix-helpers.js';
 import type { RawClient } from '../support/raw-client.js';
 import { startApp, type TestApp } from '../support/test-app.js';
@@ -196,14 +197,25 @@ describe('topic history on the wire (one node)', () => {
   });
 
   it('answers history_gap echoing since when since is not a position, and logs it', async () => {
-    const topic = uniqueTopic('kept');
-    const client = await app.raw();
-    await client.join(topic, { since: 'not a position' });
-    const [, , , event, payload] = await client.nextJson();
-    assert.deepEqual([event, payload.since], ['history_gap', 'not a position']);
-    const other = await app.raw();
-    await other.join(uniqueTopic('kept'), { since: { deep: [1] } });
-    assert.deepEqual((await other.nextJson())[4].since, null);
+    const logs = LogCapture.install();
+    try {
+      const topic = uniqueTopic('kept');
+      const client = await app.raw();
+      await client.join(topic, { since: 'not a position' });
+      const [, , , event, payload] = await client.nextJson();
+      assert.deepEqual([event, payload.since], ['history_gap', 'not a position']);
+      const other = await app.raw();
+      await other.join(uniqueTopic('kept'), { since: { deep: [1] } });
+      assert.deepEqual((await other.nextJson())[4].since, null);
+      const warned = logs.entries.filter((entry) => entry.level === 'warn' && entry.context === 'KeptChannel').map((entry) => entry.message);
+      assert.deepEqual(warned, [
+        `join of ${topic} with since "not a position", which is not a position "<epoch>.<offset>" or null; answered with history_gap`,
+        warned[1],
+      ]);
+      assert.match(warned[1]!, /with since \{"deep":\[1\]\}, which is not a position/);
+    } finally {
+      logs.restore();
+    }
   });
 
   it('refuses a binary broadcast on a history topic with SerializationError, delivering it nowhere', async () => {
