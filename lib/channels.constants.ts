@@ -26,6 +26,8 @@ export const WIRE = {
   phoenixTopic: 'phoenix',
   disconnect: 'disconnect',
   drain: 'phx_drain',
+  /** Pushed on a topic with history when a client cannot get what it missed (see the history docs). */
+  historyGap: 'history_gap',
 } as const;
 
 /** Topics the library broadcasts on for itself (Presence's replication): not reported as the app's broadcasts. */
@@ -55,6 +57,8 @@ export const REASON = {
   tooManyJoins: 'too many joins',
   tooManyMessages: 'too many messages',
   tooManyPending: 'too many pending replies',
+  /** A join with `since` whose history cannot be read now (e.g. Redis is down); the client retries. */
+  historyUnavailable: 'history unavailable',
 } as const;
 
 // ── Defaults (Phoenix's where Phoenix has one) ─────────────────────────────

@@ -1,7 +1,8 @@
 /**
  * nestjs-channels: Phoenix Channels for NestJS.
- * Every export is named here; `nestjs-channels/redis` and
- * `nestjs-channels/testing` are separate entry points.
+ * Every export is named here; `nestjs-channels/redis`,
+ * `nestjs-channels/testing` and `nestjs-channels/client` (the browser
+ * helper for topic history) are separate entry points.
  */
 
 // Module and adapter
@@ -51,6 +52,17 @@ export { LocalSubscriptions } from './pubsub/local-subscriptions.js';
 export { FastlaneCache } from './pubsub/fastlane.js';
 export type { SharedFrame } from './pubsub/fastlane.js';
 export type { Subscriber } from './pubsub/subscriber.interface.js';
+
+// Topic history (`@Channel(…, { history })`; the browser side is `nestjs-channels/client`)
+export { supportsHistory } from './history/history.types.js';
+export type {
+  HistoryOptions,
+  HistoryPolicy,
+  HistoryPosition,
+  HistoryPubSub,
+  HistoryRead,
+  ResolvedHistoryOptions,
+} from './history/history.types.js';
 
 // Presence
 export { Presence } from './presence/presence.js';

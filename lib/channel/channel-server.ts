@@ -17,7 +17,10 @@ import { REASON, WIRE } from '../channels.constants.js';
 import { ChannelError } from '../errors/channel.error.js';
 import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
 import { observe, settle } from '../errors/observe.js';
-import type { FastlaneCache } from '../pubsub/fastlane.js';
+import { HISTORY_MESSAGES } from '../history/history.messages.js';
+import type { HistoryPosition, HistoryPubSub, HistoryRead, ResolvedHistoryOptions } from '../history/history.types.js';
+import { formatPosition, parsePosition } from '../history/position.js';
+import { FastlaneCache } from '../pubsub/fastlane.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { ChannelDefinition } from '../registry/channel-definition.js';
 import { isBroadcastPayload, type Broadcast, type Ref } from '../serializers/message.js';
@@ -54,6 +57,8 @@ const enum TaskKind {
   Info,
   /** Put behind the frames a duplicate join found queued here: wakes the new channel once they are handled. */
   Handover,
+  /** A fastlaned broadcast on a history channel that intercepts: written in its turn, so positions leave in order. */
+  Fast,
 }
 
 interface Task {
@@ -106,6 +111,22 @@ const COMPACT_AFTER = 1024;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
+/** A join with `since` on a history channel, once its history is read. */
+interface Recovery {
+  readonly read: HistoryRead;
+  /** `since` as the client sent it. */
+  readonly given: unknown;
+  /** `since` as a position; null for `since: null` and for anything that is not a position. */
+  readonly since: HistoryPosition | null;
+}
+
+/** Longest `since` echoed back in a `history_gap`; a longer one (never a position) is echoed as null. */
+const MAX_ECHOED_SINCE = 128;
+
+function hasSince(params: unknown): boolean {
+  return typeof params === 'object' && params !== null && Object.hasOwn(params, 'since');
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
@@ -128,6 +149,14 @@ export class ChannelServer implements Subscriber {
   private currentRef: Ref = null;
   /** Topics starting with `phoenix` are never logged (PROTOCOL.md 5.8); decided once, not per frame. */
   private readonly quiet: boolean;
+  /** `@Channel(…, { history })`: broadcasts carry positions, a join with `since` gets what it missed. */
+  private readonly history: ResolvedHistoryOptions | null;
+  /** A history channel that intercepts: every broadcast on its topic goes through the mailbox, so positions leave in order. */
+  private readonly ordered: boolean;
+  /** The position the first push of the running `@HandleOut` carries (the broadcast it handles). */
+  private outPosition: string | null = null;
+  /** After a replay: the last position it wrote, so live broadcasts it covered are dropped; null once one is past it. */
+  private seam: HistoryPosition | null = null;
 
   private queue: Array<Task | undefined> = [];
   private head = 0;
@@ -163,6 +192,8 @@ export class ChannelServer implements Subscriber {
     this.maxQueued = connection.maxQueuedMessages;
     this.messageBucket = messageBucket !== undefined ? messageBucket : bucketFor(connection.maxMessagesPerSecond, Date.now());
     this.quiet = topic.startsWith('phoenix');
+    this.history = definition.history;
+    this.ordered = definition.history !== null && definition.intercepts !== null;
     this.logger = loggerFor(definition);
     this.socket = new ChannelSocket(this, connection.assigns);
   }
@@ -202,6 +233,10 @@ export class ChannelServer implements Subscriber {
       this.schedule({ kind: TaskKind.Info, event: broadcast.event, payload: broadcast, ref: null });
       return;
     }
+    if (this.history !== null) {
+      this.deliverKept(fastlane);
+      return;
+    }
     const intercepts = this.definition.intercepts;
     if (intercepts !== null && intercepts.has(broadcast.event)) {
       this.schedule({ kind: TaskKind.Out, event: broadcast.event, payload: broadcast.payload, ref: null });
@@ -219,6 +254,116 @@ export class ChannelServer implements Subscriber {
     // null: this connection's serializer cannot encode the broadcast (logged once by the cache).
     const frame = fastlane.frameFor(this.connection.serializer);
     if (frame !== null) this.connection.writeShared(frame);
+  }
+
+  // ── History (a channel with `history`) ───────────────────────────────────
+
+  /** A broadcast on a history topic: held until the join reply (and any replay) is written, then sent in position order. */
+  private deliverKept(cache: FastlaneCache): void {
+    if (this.state !== State.Joined) {
+      const early = (this.preJoin ??= []);
+      if (early.length >= this.maxQueued) {
+        this.connection.overflow(`${this.definition.name} on ${this.topic}`);
+        return;
+      }
+      early.push(cache);
+      return;
+    }
+    const seam = this.seam;
+    if (seam !== null && this.behindSeam(cache.broadcast, seam)) return;
+    this.emit(cache, true);
+  }
+
+  /** True for a live broadcast the replay already wrote; the seam is forgotten at the first one past it. */
+  private behindSeam(broadcast: Broadcast, seam: HistoryPosition): boolean {
+    const position = parsePosition(broadcast.position);
+    if (position !== null && position.epoch === seam.epoch && position.offset <= seam.offset) return true;
+    this.seam = null;
+    return false;
+  }
+
+  /**
+   * Sends a broadcast of this history channel's topic: straight out, or, when
+   * the channel intercepts, as a task, so that a fastlaned broadcast never
+   * overtakes an intercepted one still in `@HandleOut` (the client drops a
+   * position older than one it has). `bounded`: counted against
+   * maxQueuedMessages; a replay, bounded by the history size, is not.
+   */
+  private emit(cache: FastlaneCache, bounded: boolean): void {
+    if (!this.ordered) {
+      this.fastlane(cache);
+      return;
+    }
+    const { event, payload, position } = cache.broadcast;
+    const task: Task = this.definition.intercepts!.has(event)
+      ? { kind: TaskKind.Out, event, payload, ref: position ?? null }
+      : { kind: TaskKind.Fast, event, payload: cache, ref: null };
+    if (bounded) this.schedule(task);
+    else this.queue.push(task);
+  }
+
+  /** A join with `since`, subscribed: reads what the client missed, then confirms the join and writes it. */
+  private recover(task: Task, response: unknown, startedAt: number): PromiseLike<unknown> | undefined {
+    const given = (task.payload as { since?: unknown }).since;
+    const since = parsePosition(given);
+    if (given !== null && since === null) this.logger.warn(HISTORY_MESSAGES.badSince(this.topic, given));
+    let reading: HistoryRead | PromiseLike<HistoryRead>;
+    try {
+      reading = (this.connection.pubsub as unknown as HistoryPubSub).readHistory(this.topic, since);
+    } catch (error) {
+      return this.historyUnavailable(task, error);
+    }
+    if (isThenable(reading)) {
+      return reading.then(
+        (read) => this.confirmJoin(task, response, startedAt, { read, given, since }),
+        (error: unknown) => this.historyUnavailable(task, error),
+      );
+    }
+    this.confirmJoin(task, response, startedAt, { read: reading, given, since });
+    return undefined;
+  }
+
+  /** The history could not be read (e.g. Redis is down): the join is refused, and phoenix.js retries it with the same `since`. */
+  private historyUnavailable(task: Task, error: unknown): undefined {
+    this.logger.warn(HISTORY_MESSAGES.unavailable(this.definition.name, this.topic, describe(error)));
+    return this.joinRefused(task, { reason: REASON.historyUnavailable }, null);
+  }
+
+  /**
+   * Right after the join reply: the broadcasts after `since`, then those
+   * that arrived live meanwhile and were not among them. When there is no
+   * replay (`since` null, not a position, another epoch, or out of the
+   * window), a `history_gap` push says so first, with the position the
+   * client is at in its ref slot, and every live one follows.
+   */
+  private catchUp(recovery: Recovery, early: FastlaneCache[] | null): void {
+    const { read, given, since } = recovery;
+    if (read.broadcasts === null || since === null) {
+      let at = read.offset;
+      if (early !== null) {
+        for (const cache of early) {
+          const position = parsePosition(cache.broadcast.position);
+          if (position === null || position.epoch !== read.epoch) continue;
+          at = Math.min(at, position.offset - 1);
+          break;
+        }
+      }
+      const echo = typeof given === 'string' && given.length <= MAX_ECHOED_SINCE ? given : null;
+      this.writeSafely(() =>
+        this.connection.serializer.encodeMessage(this.joinRef, formatPosition(read.epoch, at), this.topic, WIRE.historyGap, {
+          since: echo,
+          epoch: read.epoch,
+        }),
+      );
+      if (early !== null) for (const cache of early) this.emit(cache, false);
+      return;
+    }
+    for (const broadcast of read.broadcasts) this.emit(new FastlaneCache(broadcast), false);
+    const seam: HistoryPosition = { epoch: read.epoch, offset: read.offset };
+    this.seam = seam;
+    if (early !== null) {
+      for (const cache of early) if (this.seam === null || !this.behindSeam(cache.broadcast, seam)) this.emit(cache, false);
+    }
   }
 
   /**
@@ -260,9 +405,12 @@ export class ChannelServer implements Subscriber {
     }
     // After the end (from @Terminate, or a timer) a push still goes out while the connection is open:
     // frames pushed from terminate follow the channel's phx_close, as in Phoenix.
+    // In a @HandleOut on a history channel, the first push carries the position of the broadcast it handles.
+    const ref = this.outPosition;
+    if (ref !== null) this.outPosition = null;
     let frame: OutFrame;
     try {
-      frame = this.connection.serializer.encodeMessage(this.joinRef, null, this.topic, event, payload);
+      frame = this.connection.serializer.encodeMessage(this.joinRef, ref, this.topic, event, payload);
     } catch (error) {
       this.writeFailed(`socket.push('${event}')`, error);
       return;
@@ -439,6 +587,9 @@ export class ChannelServer implements Subscriber {
       case TaskKind.Handover:
         (task.payload as () => void)();
         return undefined;
+      case TaskKind.Fast:
+        this.fastlane(task.payload as FastlaneCache);
+        return undefined;
     }
   }
 
@@ -547,15 +698,21 @@ export class ChannelServer implements Subscriber {
     this.subscribed = true;
     if (subscribing !== undefined) {
       return subscribing.then(
-        () => this.confirmJoin(task, response, startedAt),
+        () => this.subscribedToJoin(task, response, startedAt),
         (error: unknown) => this.joinFailed(task, error),
       );
     }
-    this.confirmJoin(task, response, startedAt);
+    return this.subscribedToJoin(task, response, startedAt);
+  }
+
+  /** A history channel whose join carries `since` reads what the client missed first; any other join is confirmed now. */
+  private subscribedToJoin(task: Task, response: unknown, startedAt: number): PromiseLike<unknown> | undefined {
+    if (this.history !== null && hasSince(task.payload) && this.state !== State.Closed) return this.recover(task, response, startedAt);
+    this.confirmJoin(task, response, startedAt, null);
     return undefined;
   }
 
-  private confirmJoin(task: Task, response: unknown, startedAt: number): void {
+  private confirmJoin(task: Task, response: unknown, startedAt: number, recovery: Recovery | null): void {
     if (this.state === State.Closed) {
       this.unsubscribeAll();
       return;
@@ -574,9 +731,11 @@ export class ChannelServer implements Subscriber {
     this.logJoin('joined', task.payload, startedAt);
     this.publishJoin(task, 'ok');
     const early = this.preJoin;
-    if (early !== null) {
-      this.preJoin = null;
-      for (const cache of early) this.fastlane(cache);
+    this.preJoin = null;
+    if (recovery !== null) this.catchUp(recovery, early);
+    else if (early !== null) {
+      if (this.history === null) for (const cache of early) this.fastlane(cache);
+      else for (const cache of early) this.emit(cache, false);
     }
   }
 
@@ -778,8 +937,19 @@ export class ChannelServer implements Subscriber {
       this.crash(new Error(MESSAGES.noHandleOut(this.definition.name, task.event)), null, task.event, false);
       return undefined;
     }
-    return this.callCallback(method, [task.payload, this.socket, task.event], task.event);
+    if (task.ref === null) return this.callCallback(method, [task.payload, this.socket, task.event], task.event);
+    this.outPosition = task.ref as string;
+    const pending = this.callCallback(method, [task.payload, this.socket, task.event], task.event);
+    if (pending === undefined) {
+      this.outPosition = null;
+      return undefined;
+    }
+    return pending.then(this.clearOutPosition);
   }
+
+  private readonly clearOutPosition = (): void => {
+    this.outPosition = null;
+  };
 
   private runInfo(task: Task): PromiseLike<unknown> | undefined {
     const method = this.definition.handleInfo;

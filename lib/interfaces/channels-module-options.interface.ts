@@ -1,4 +1,5 @@
 import type { LogLevel, ModuleMetadata, Type } from '@nestjs/common';
+import type { HistoryOptions } from '../history/history.types.js';
 import type { PresenceOptions, ResolvedPresenceOptions } from '../presence/presence.types.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
@@ -218,7 +219,7 @@ export interface ResolvedChannelsOptions {
 }
 
 /**
- * Per-channel options: `@Channel('room:*', { logJoin, logHandleIn })`.
+ * Per-channel options: `@Channel('room:*', { logJoin, logHandleIn, history })`.
  *
  * @publicApi
  */
@@ -227,4 +228,10 @@ export interface ChannelOptions {
   logJoin?: LogLevel | false;
   /** Level of the handle_in log line, or false. @default 'debug' */
   logHandleIn?: LogLevel | false;
+  /**
+   * Keep each topic's recent broadcasts so a client that rejoins with
+   * `since` gets what it missed; each broadcast then carries its position
+   * in the frame's ref slot. @default none (no history)
+   */
+  history?: HistoryOptions;
 }

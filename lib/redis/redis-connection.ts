@@ -14,6 +14,9 @@ export interface Connection extends EventEmitter {
   readonly isCluster?: boolean;
   readonly options: { host?: string; port?: number };
   publish(channel: string, message: string | Buffer): Promise<number>;
+  /** Any command (history's scripts); `callBuffer` answers with Buffers. */
+  call(command: string, ...args: Array<string | number | Buffer>): Promise<unknown>;
+  callBuffer(command: string, ...args: Array<string | number | Buffer>): Promise<unknown>;
   subscribe(...channels: string[]): Promise<unknown>;
   unsubscribe(...channels: string[]): Promise<unknown>;
   connect(): Promise<void>;

@@ -1,4 +1,5 @@
 import type { Type } from '@nestjs/common';
+import type { ResolvedHistoryOptions } from '../history/history.types.js';
 import type { ChannelOptions } from '../interfaces/channels-module-options.interface.js';
 import type { TopicPattern } from './topic-matcher.js';
 
@@ -10,7 +11,9 @@ export interface ChannelDefinition {
   readonly type: Type<object>;
   readonly name: string;
   readonly topic: TopicPattern;
-  readonly options: Required<ChannelOptions>;
+  readonly options: Required<Omit<ChannelOptions, 'history'>>;
+  /** `@Channel(…, { history })`, validated; null for a channel without history. */
+  readonly history: ResolvedHistoryOptions | null;
   readonly join: string;
   readonly handleIn: ReadonlyMap<string, string>;
   readonly handleOut: ReadonlyMap<string, string>;

@@ -9,6 +9,7 @@ import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
 import { DEFAULTS } from '../channels.constants.js';
 import { MESSAGES } from '../channels.messages.js';
 import { ChannelsConfigurationError } from '../errors/errors.js';
+import { resolveHistoryOptions } from '../history/history-options.js';
 import type { ChannelDefinition, ChannelFactory } from './channel-definition.js';
 import { ChannelMetadataAccessor } from './channel-metadata.accessor.js';
 import { compileTopicPattern } from './topic-matcher.js';
@@ -88,6 +89,8 @@ export class ChannelExplorer {
     const before = problems.length;
     const topic = compileTopicPattern(metadata.pattern);
     if (typeof topic === 'string') problems.push(`${name}: ${topic}`);
+    const history = resolveHistoryOptions(metadata.options.history);
+    if (typeof history === 'string') problems.push(`${name}: ${history}`);
 
     let join: string | null = null;
     let handleInfo: string | null = null;
@@ -135,7 +138,7 @@ export class ChannelExplorer {
         this.logger.warn(`${name} intercepts '${event}' but has no @HandleOut('${event}'); such a broadcast crashes the channel`);
       }
     }
-    if (problems.length > before || typeof topic === 'string' || join === null) return null;
+    if (problems.length > before || typeof topic === 'string' || typeof history === 'string' || join === null) return null;
 
     return {
       type,
@@ -145,6 +148,7 @@ export class ChannelExplorer {
         logJoin: metadata.options.logJoin ?? DEFAULTS.logJoin,
         logHandleIn: metadata.options.logHandleIn ?? DEFAULTS.logHandleIn,
       },
+      history,
       join,
       handleIn,
       handleOut,

@@ -1,5 +1,8 @@
 // Compile-only checks of the public typings (`tsc` fails if these drift); nothing here runs.
+import type { Channel as PhoenixChannel, Socket as PhoenixSocket } from 'phoenix';
+import { withHistory } from '../../lib/client/index.js';
 import {
+  Channel,
   ChannelError,
   ChannelsEndpoint,
   ChannelsModule,
@@ -12,6 +15,8 @@ import {
   type Broadcast,
   type ChannelSocket,
   type ChannelsModuleOptions,
+  type HistoryOptions,
+  type HistoryPubSub,
   type LongPollOptions,
   type SocketHandler,
   type SocketRef,
@@ -126,4 +131,25 @@ export function hardeningTypings(): void {
   const onTrace = (trace: HandleInTrace): unknown => trace.result ?? trace.error;
   const stats: RedisPubSubStats = new RedisPubSub({ healthCheckIntervalMs: 0 }).stats;
   void [name, traced, onHandled, onLimit, onTrace, stats.publishesLost];
+}
+
+declare const phoenixSocket: PhoenixSocket;
+
+export function historyTypings(): void {
+  const history: HistoryOptions = { size: 1000, ttlMs: 120_000 };
+  @Channel('kept:*', { history })
+  class KeptChannel {}
+  void KeptChannel;
+  // @ts-expect-error history needs both size and ttlMs
+  const partial: HistoryOptions = { size: 10 };
+  void partial;
+  const local: HistoryPubSub = new LocalPubSub();
+  const redis: HistoryPubSub = new RedisPubSub();
+  void [local, redis];
+  // The browser helper takes the stock client's Socket and returns its Channel type.
+  const channel: PhoenixChannel = withHistory(phoenixSocket, 'room:lobby', () => ({ token: 't' }));
+  channel.on('history_gap', (payload: { since: string | null; epoch: string }) => void payload);
+  withHistory(phoenixSocket, 'room:lobby', { token: 't' }).join();
+  // @ts-expect-error the topic is a string
+  withHistory(phoenixSocket, 42);
 }
