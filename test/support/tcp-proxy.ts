@@ -34,6 +34,8 @@ export interface TcpProxy {
 
 export async function startTcpProxy(target: number): Promise<TcpProxy> {
   const pairs = new Set<[Socket, Socket]>();
+  /** Every socket not yet closed, so `close()` leaves nothing open whatever state a pair is in. */
+  const sockets = new Set<Socket>();
   let cut = false;
   let holing = false;
   /** Sockets whose traffic is dropped: open at `blackhole()`, or made before `restore()`. */
@@ -62,6 +64,10 @@ export async function startTcpProxy(target: number): Promise<TcpProxy> {
     upstream.setNoDelay(true);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
+    for (const socket of pair) {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    }
     const drop = (): void => {
       pairs.delete(pair);
       client.destroy();
@@ -97,10 +103,15 @@ export async function startTcpProxy(target: number): Promise<TcpProxy> {
     },
     cut() {
       cut = true;
-      for (const [client, upstream] of pairs) {
-        // resetAndDestroy: the peers see the connection fail, as on a real network drop.
-        client.resetAndDestroy();
-        upstream.resetAndDestroy();
+      for (const pair of pairs) {
+        for (const socket of pair) {
+          if (socket.destroyed) continue;
+          // resetAndDestroy: the peers see the connection fail, as on a real network drop. A socket
+          // that is no longer open both ways is only destroyed: Node 20 spins on resetAndDestroy of
+          // one whose peer has already ended it (seen after a client had quit through the proxy).
+          if (socket.readyState === 'open') socket.resetAndDestroy();
+          else socket.destroy();
+        }
       }
       pairs.clear();
     },
@@ -119,6 +130,7 @@ export async function startTcpProxy(target: number): Promise<TcpProxy> {
     },
     close() {
       proxy.cut();
+      for (const socket of sockets) socket.destroy();
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
