@@ -24,16 +24,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Presence as ClientPresence } from 'phoenix';
 import { WebSocket } from 'ws';
+import { option } from './common/argv.js';
 import { killAllChildren, ServerProc, sleep } from './common/proc.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SERVER = path.join(here, 'servers', 'presence.server.js');
 const TOPIC = 'bench:presence';
-
-function option(name: string, fallback: string): string {
-  const at = process.argv.indexOf(`--${name}`);
-  return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1]! : fallback;
-}
 
 const opts = {
   scenarios: option('scenarios', 'churn,memory').split(','),

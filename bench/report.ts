@@ -3,7 +3,7 @@
  * terminal, Markdown for bench/README.md): every scenario × server, ratios
  * of our server to raw ws and to Socket.IO, and the targets as pass/miss.
  */
-export type ServerKind = 'raw-ws' | 'socketio' | 'channels' | 'channels-lp';
+export type ServerKind = 'raw-ws' | 'socketio' | 'channels' | 'channels-lp' | 'channels-tel';
 
 export interface BenchResults {
   meta: {
@@ -21,7 +21,7 @@ export interface BenchResults {
 }
 
 type Cell = number | string | null;
-type MainKind = Exclude<ServerKind, 'channels-lp'>;
+type MainKind = Exclude<ServerKind, 'channels-lp' | 'channels-tel'>;
 
 interface Row {
   scenario: string;
@@ -35,9 +35,15 @@ interface Row {
   verdict?: boolean | null;
 }
 
-/** The servers of the main table; channels-lp (our server over long-poll) has its own. */
+/** The servers of the main table; channels-lp (our server over long-poll) and channels-tel (with telemetry subscribers) have their own. */
 const KINDS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels'];
-const LABEL: Record<ServerKind, string> = { 'raw-ws': 'raw ws', socketio: 'Socket.IO', channels: 'channels', 'channels-lp': 'channels long-poll' };
+const LABEL: Record<ServerKind, string> = {
+  'raw-ws': 'raw ws',
+  socketio: 'Socket.IO',
+  channels: 'channels',
+  'channels-lp': 'channels long-poll',
+  'channels-tel': 'channels, telemetry subscribed',
+};
 
 function num(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
@@ -45,6 +51,16 @@ function num(v: unknown): number | null {
 
 const rate = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M/s` : v >= 1e4 ? `${(v / 1e3).toFixed(0)}k/s` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k/s` : `${v.toFixed(0)}/s`);
 const ms = (v: number): string => `${v.toFixed(2)} ms`;
+const us = (v: number): string => `${v.toFixed(1)} µs`;
+
+/** Microseconds of server CPU (all its processes) per operation of the measured window. */
+function cpuPerOp(r: Record<string, unknown>): number | null {
+  const cpu = r['serverCpu'];
+  const opsPerSecond = num(r['rate']);
+  if (!Array.isArray(cpu) || opsPerSecond === null || opsPerSecond === 0) return null;
+  const percent = (cpu as number[]).reduce((sum, x) => sum + x, 0);
+  return ((percent / 100) * 1e6) / opsPerSecond;
+}
 const kib = (v: number): string => `${(v / 1024).toFixed(1)} KiB`;
 const mb = (v: number): string => `${(v / 1048576).toFixed(0)} MB`;
 const count = (v: number): string => v.toFixed(0);
@@ -203,23 +219,29 @@ function cpuCells(results: BenchResults['results']): string[][] {
   return out;
 }
 
-/** Our server over long-poll beside itself over WebSocket, for the scenarios that ran both. */
-function longPollCells(results: BenchResults['results']): string[][] {
+/**
+ * A variant of our server beside our plain WebSocket server, for the scenarios
+ * that ran both: over long-poll (channels-lp), or with a listener on every
+ * telemetry event (channels-tel).
+ */
+function variantCells(results: BenchResults['results'], variant: 'channels-lp' | 'channels-tel'): string[][] {
   const out: string[][] = [];
   const metrics: Array<[string, string, (r: Record<string, unknown>) => unknown, (v: number) => string]> = [
     ['fanout', 'deliveries/s', (r) => r['rate'], rate],
     ['reqreply', 'replies/s', (r) => r['rate'], rate],
     ['reqreply', 'p50 latency', (r) => r['p50'], ms],
     ['reqreply', 'p99 latency', (r) => r['p99'], ms],
+    // On a shared machine the rate follows the load of others; the server's CPU time per reply much less.
+    ['reqreply', 'server CPU per reply', cpuPerOp, us],
   ];
   for (const [scenario, metric, pick, fmt] of metrics) {
     const res = results[scenario];
-    if (res?.['channels-lp'] === undefined) continue;
+    if (res?.[variant] === undefined) continue;
     const ws = cell(res, 'channels', pick);
-    const lp = cell(res, 'channels-lp', pick);
+    const other = cell(res, variant, pick);
     const cpu = (r: Record<string, unknown> | undefined): string =>
       Array.isArray(r?.['serverCpu']) ? (r['serverCpu'] as number[]).map((x) => `${x}%`).join(' + ') : '—';
-    out.push([scenario, metric, show(ws, fmt), show(lp, fmt), showRatio(ratio(lp, ws)), metric.endsWith('/s') ? `${cpu(res['channels'])} / ${cpu(res['channels-lp'])}` : '']);
+    out.push([scenario, metric, show(ws, fmt), show(other, fmt), showRatio(ratio(other, ws)), metric.endsWith('/s') ? `${cpu(res['channels'])} / ${cpu(res[variant])}` : '']);
   }
   return out;
 }
@@ -293,9 +315,11 @@ export function renderReport(results: BenchResults): { text: string; markdown: s
   ];
   const noteLines = notes(results.results, rows);
   const lpHead = ['long-poll', 'metric', 'channels WebSocket', LABEL['channels-lp'], 'lp/ws', 'server CPU ws / lp'];
-  const lp = longPollCells(results.results);
-  const lpText = lp.length > 0 ? ['', plain(lpHead, lp)] : [];
-  const lpMarkdown = lp.length > 0 ? ['', markdownTable(lpHead, lp)] : [];
+  const lp = variantCells(results.results, 'channels-lp');
+  const telHead = ['telemetry', 'metric', 'channels, no subscriber', LABEL['channels-tel'], 'on/off', 'server CPU off / on'];
+  const tel = variantCells(results.results, 'channels-tel');
+  const lpText = [...(lp.length > 0 ? ['', plain(lpHead, lp)] : []), ...(tel.length > 0 ? ['', plain(telHead, tel)] : [])];
+  const lpMarkdown = [...(lp.length > 0 ? ['', markdownTable(lpHead, lp)] : []), ...(tel.length > 0 ? ['', markdownTable(telHead, tel)] : [])];
   const text = [
     ...header,
     '',

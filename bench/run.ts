@@ -34,7 +34,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const SCENARIOS = ['fanout', 'reqreply', 'memory', 'joinrate', 'cluster', 'slow'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 /** The servers of the comparison table. */
-const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels', 'channels-lp'];
+const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels', 'channels-lp', 'channels-tel'];
 /**
  * Variants of our server, measured beside it on request: `channels-guarded`
  * (a class guard and ValidationPipe on `ping`, `--enhancers guard-pipe`) and
@@ -218,6 +218,7 @@ function serverFile(kind: Kind): string {
       return path.join(here, 'servers', 'socketio.server.js');
     case 'channels':
     case 'channels-lp':
+    case 'channels-tel':
     case 'channels-guarded':
       return path.join(here, 'servers', 'channels.server.js');
     case 'channels-ref':
@@ -232,6 +233,7 @@ const DIALECT: Record<Kind, Dialect> = {
   socketio: 'sio',
   channels: 'phx',
   'channels-lp': 'lp',
+  'channels-tel': 'phx',
   'channels-guarded': 'phx',
   'channels-ref': 'phx',
 };
@@ -241,6 +243,7 @@ let opts: Options;
 async function startServer(kind: Kind, extra: string[] = [], label: string = kind): Promise<ServerProc> {
   const args = [...extra];
   if (kind === 'channels-lp') args.push('--longpoll');
+  if (kind === 'channels-tel') args.push('--telemetry');
   if (kind.startsWith('channels') && opts.maxBuffered > 0) args.push('--max-buffered', String(opts.maxBuffered));
   if (kind === 'channels-guarded') args.push('--enhancers', 'guard-pipe');
   return ServerProc.start(label, serverFile(kind), args, ['--expose-gc'], opts.verbose);
@@ -676,8 +679,9 @@ const RUNNERS: Record<Scenario, (kind: Kind) => Promise<Result>> = {
 };
 
 function serversFor(scenario: Scenario): Kind[] {
-  // Long-poll (channels-lp) runs where users weigh its cost: request/reply and fanout.
-  const servers = scenario === 'fanout' || scenario === 'reqreply' ? opts.servers : opts.servers.filter((s) => s !== 'channels-lp');
+  // Long-poll (channels-lp) and telemetry (channels-tel) run where users weigh their cost: request/reply and fanout.
+  const servers =
+    scenario === 'fanout' || scenario === 'reqreply' ? opts.servers : opts.servers.filter((s) => s !== 'channels-lp' && s !== 'channels-tel');
   if (scenario === 'cluster') return servers.filter((s) => s === 'channels');
   if (scenario === 'slow') return servers.filter((s) => s !== 'raw-ws' || opts.slowRawWs);
   return servers;

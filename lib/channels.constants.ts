@@ -38,7 +38,12 @@ export const WIRE = {
   phoenixTopic: 'phoenix',
   disconnect: 'disconnect',
   drain: 'phx_drain',
+  /** Pushed on a topic with history when a client cannot get what it missed (see the history docs). */
+  historyGap: 'history_gap',
 } as const;
+
+/** Topics the library broadcasts on for itself (Presence's replication): not reported as the app's broadcasts. */
+export const INTERNAL_TOPIC_PREFIX = 'phx_';
 
 /** WebSocket close codes the server uses (PROTOCOL.md 1.9). */
 export const CLOSE_CODE = {
@@ -60,6 +65,14 @@ export const REASON = {
   channelCrash: 'channel_crash',
   /** A guard refused a join or a request. */
   unauthorized: 'unauthorized',
+  // Ours, for limits the protocol does not name.
+  topicTooLong: 'topic too long',
+  joinTooLarge: 'join payload too large',
+  tooManyJoins: 'too many joins',
+  tooManyMessages: 'too many messages',
+  tooManyPending: 'too many pending replies',
+  /** A join with `since` whose history cannot be read now (e.g. Redis is down); the client retries. */
+  historyUnavailable: 'history unavailable',
 } as const;
 
 // ── Defaults (Phoenix's where Phoenix has one) ─────────────────────────────
@@ -78,6 +91,18 @@ export const DEFAULTS = {
   maxQueuedMessages: 1000,
   /** Milliseconds the socket handler's connect (guards included) may take before the upgrade is answered 503. */
   connectTimeoutMs: 10_000,
+  /** Characters of a topic a client may join: the most a V2 binary frame's one-byte length can carry (ASCII). */
+  maxTopicLength: 255,
+  /** Bytes of one join message. */
+  maxJoinPayloadSize: 64 * 1024,
+  /** Joins per second per connection (token bucket of one second). */
+  maxJoinsPerSecond: 100,
+  /** Pushes per second per joined channel (token bucket of one second). */
+  maxMessagesPerSecond: 1000,
+  /** Client messages waiting for their handler, per connection. */
+  maxPendingReplies: 1000,
+  /** At most one log line per connection per this many ms for limits that do not close it. */
+  limitLogIntervalMs: 10_000,
   logJoin: 'log',
   logHandleIn: 'debug',
 } as const;

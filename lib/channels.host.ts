@@ -15,6 +15,9 @@ import { DiscoveryService, HttpAdapterHost } from '@nestjs/core';
 import type { Server } from 'node:net';
 import { describe } from './channels.messages.js';
 import { ChannelsConfigurationError } from './errors/errors.js';
+import { historyPolicy } from './history/history-policy.js';
+import { HISTORY_MESSAGES } from './history/history.messages.js';
+import { supportsHistory } from './history/history.types.js';
 import { resolvePresenceOptions } from './presence/presence-options.js';
 import { PRESENCE_MESSAGES } from './presence/presence.messages.js';
 import { PresenceTracker } from './presence/presence.tracker.js';
@@ -96,6 +99,14 @@ export class ChannelsHost
       .map((mount) => mount.options.presence)
       .filter((options): options is ResolvedPresenceOptions => options !== null);
     if (presenceOptions.length > 1) throw new ChannelsConfigurationError(PRESENCE_MESSAGES.twoMounts());
+    const history = historyPolicy(definitions);
+    if (history !== null) {
+      if (!supportsHistory(pubsub)) {
+        const names = definitions.filter((definition) => definition.history !== null).map((definition) => definition.name);
+        throw new ChannelsConfigurationError(HISTORY_MESSAGES.unsupported(pubsub.constructor.name, names.join(', ')));
+      }
+      pubsub.useHistory(history);
+    }
     this.pubsubProxy.bind(pubsub);
     await pubsub.init();
     await this.presence.start(pubsub, presenceOptions[0] ?? resolvePresenceOptions());

@@ -2,6 +2,7 @@
  * Words of developer-facing errors and log lines, built in one place so tests
  * and logs read the same.
  */
+import { DEFAULTS } from './channels.constants.js';
 
 export const MESSAGES = {
   invalidResult: (where: string, accepted: string, got: unknown) =>
@@ -26,6 +27,11 @@ export const MESSAGES = {
   malformed: (peer: string, reason: string) => `malformed frame from ${peer}: ${reason}; closing with 1011`,
   slowConsumer: (peer: string, bytes: number, limit: number) =>
     `closing slow consumer ${peer}: ${bytes} bytes unsent exceed maxBufferedBytes ${limit}`,
+  limitExceeded: (peer: string, limit: string, max: number, topic: string | null, action: 'reply' | 'close' | 'refuse', unlogged: number) =>
+    `${peer} exceeded ${limit} (${max})${topic === null ? '' : ` on ${topic}`}: ` +
+    `${action === 'close' ? 'closing the connection with 1008' : 'answered with an error reply, not handled'}` +
+    `${unlogged === 0 ? '' : `; ${unlogged} more limit hit(s) on this connection since the last such line`}` +
+    ` (one line per connection per ${DEFAULTS.limitLogIntervalMs / 1000} s at most)`,
   queueFull: (peer: string, where: string, limit: number) =>
     `closing ${peer} with 1008: ${where} has ${limit} messages waiting, the limit (maxQueuedMessages)`,
   rejected: (action: string, topic: string, reason: string) => `${action} on ${topic} failed: ${reason}`,
@@ -73,6 +79,8 @@ export const MESSAGES = {
     `${what} frame for the long-poll session of ${peer} dropped: long-poll carries text frames only`,
   longPollSessionLimit: (path: string, limit: number) =>
     `refusing new long-poll sessions on ${path} with 503: the node holds ${limit} sessions (longpoll.maxSessions); logged once until one ends`,
+  longPollFrameTooBig: (peer: string, limit: number) =>
+    `a long-poll frame from ${peer} is over maxFrameSize (${limit} bytes); ending the session, as a WebSocket closes with 1009`,
   longPollBodyTooLarge: (peer: string, limit: number) =>
     `long-poll POST from ${peer} is over longpoll.maxBodySize (${limit} bytes); answered 400`,
   longPollBodyRead: (url: string | undefined) =>

@@ -29,6 +29,57 @@ describe('resolveOptions: the limits one client meets (issue 11)', () => {
   }
 });
 
+describe('resolveOptions: the limits of issue 15', () => {
+  it('defaults topic length 255, join size 64 KiB, 100 joins/s, 1000 messages/s answered with a reply, 1000 pending replies', () => {
+    const resolved = resolveOptions();
+    assert.deepEqual(
+      [
+        resolved.maxTopicLength,
+        resolved.maxJoinPayloadSize,
+        resolved.maxJoinsPerSecond,
+        resolved.maxMessagesPerSecond,
+        resolved.messageRateExceeded,
+        resolved.maxPendingReplies,
+      ],
+      [255, 65536, 100, 1000, 'reply', 1000],
+    );
+  });
+
+  it('takes the rates as any positive number, Infinity turning them off', () => {
+    const resolved = resolveOptions({ maxJoinsPerSecond: 0.5, maxMessagesPerSecond: Number.POSITIVE_INFINITY, messageRateExceeded: 'close' });
+    assert.deepEqual([resolved.maxJoinsPerSecond, resolved.maxMessagesPerSecond, resolved.messageRateExceeded], [0.5, Infinity, 'close']);
+  });
+
+  for (const name of ['maxTopicLength', 'maxJoinPayloadSize', 'maxPendingReplies'] as const) {
+    for (const bad of [0, 2.5, Number.POSITIVE_INFINITY]) {
+      it(`refuses ${name}: ${String(bad)} with one exact message`, () => {
+        assert.throws(() => resolveOptions({ [name]: bad }), {
+          name: 'ChannelsConfigurationError',
+          message: `ChannelsModule option ${name} must be a positive integer; got ${String(bad)}`,
+        });
+      });
+    }
+  }
+
+  for (const name of ['maxJoinsPerSecond', 'maxMessagesPerSecond'] as const) {
+    for (const bad of [0, -3, Number.NaN, '10' as unknown as number]) {
+      it(`refuses ${name}: ${String(bad)} with one exact message`, () => {
+        assert.throws(() => resolveOptions({ [name]: bad }), {
+          name: 'ChannelsConfigurationError',
+          message: `ChannelsModule option ${name} must be a positive number of messages per second (Infinity for no limit); got ${String(bad)}`,
+        });
+      });
+    }
+  }
+
+  it("refuses a messageRateExceeded other than 'reply' or 'close'", () => {
+    assert.throws(() => resolveOptions({ messageRateExceeded: 'drop' as never }), {
+      name: 'ChannelsConfigurationError',
+      message: "ChannelsModule option messageRateExceeded must be 'reply' or 'close'; got drop",
+    });
+  });
+});
+
 describe('resolveOptions: long-poll, authToken, subprotocols', () => {
   it('leaves long-poll off by default, and serves it with the defaults for true', () => {
     assert.equal(resolveOptions({}).longpoll, null);

@@ -36,6 +36,21 @@ export function resolveOptions(options: ChannelsModuleOptions = {}): ResolvedCha
     }
     return value;
   };
+  const rate = (name: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) {
+      throw new ChannelsConfigurationError(
+        `ChannelsModule option ${name} must be a positive number of messages per second (Infinity for no limit); got ${String(value)}`,
+      );
+    }
+    return value;
+  };
+  const messageRateExceeded = options.messageRateExceeded ?? 'reply';
+  if (messageRateExceeded !== 'reply' && messageRateExceeded !== 'close') {
+    throw new ChannelsConfigurationError(
+      `ChannelsModule option messageRateExceeded must be 'reply' or 'close'; got ${String(messageRateExceeded)}`,
+    );
+  }
   const longpoll = resolveLongPoll(options.longpoll, positive);
   const subprotocols = options.subprotocols ?? null;
   if (subprotocols !== null && (!Array.isArray(subprotocols) || !subprotocols.every((p) => typeof p === 'string' && p !== ''))) {
@@ -72,6 +87,12 @@ export function resolveOptions(options: ChannelsModuleOptions = {}): ResolvedCha
     maxPayloadDepth: count('maxPayloadDepth', options.maxPayloadDepth, DEFAULTS.maxPayloadDepth),
     maxQueuedMessages: count('maxQueuedMessages', options.maxQueuedMessages, DEFAULTS.maxQueuedMessages),
     maxChannelsPerSocket: positive('maxChannelsPerSocket', options.maxChannelsPerSocket, DEFAULTS.maxChannelsPerSocket),
+    maxTopicLength: count('maxTopicLength', options.maxTopicLength, DEFAULTS.maxTopicLength),
+    maxJoinPayloadSize: count('maxJoinPayloadSize', options.maxJoinPayloadSize, DEFAULTS.maxJoinPayloadSize),
+    maxJoinsPerSecond: rate('maxJoinsPerSecond', options.maxJoinsPerSecond, DEFAULTS.maxJoinsPerSecond),
+    maxMessagesPerSecond: rate('maxMessagesPerSecond', options.maxMessagesPerSecond, DEFAULTS.maxMessagesPerSecond),
+    messageRateExceeded,
+    maxPendingReplies: count('maxPendingReplies', options.maxPendingReplies, DEFAULTS.maxPendingReplies),
     checkOrigin,
     longpoll,
     authToken: options.authToken ?? false,

@@ -1,7 +1,8 @@
 /**
  * nestjs-channels: Phoenix Channels for NestJS.
- * Every export is named here; `nestjs-channels/redis` and
- * `nestjs-channels/testing` are separate entry points.
+ * Every export is named here; `nestjs-channels/redis`,
+ * `nestjs-channels/testing` and `nestjs-channels/client` (the browser
+ * helper for topic history) are separate entry points.
  */
 
 // Module and adapter
@@ -55,6 +56,17 @@ export { FastlaneCache } from './pubsub/fastlane.js';
 export type { SharedFrame } from './pubsub/fastlane.js';
 export type { Subscriber } from './pubsub/subscriber.interface.js';
 
+// Topic history (`@Channel(…, { history })`; the browser side is `nestjs-channels/client`)
+export { supportsHistory } from './history/history.types.js';
+export type {
+  HistoryOptions,
+  HistoryPolicy,
+  HistoryPosition,
+  HistoryPubSub,
+  HistoryRead,
+  ResolvedHistoryOptions,
+} from './history/history.types.js';
+
 // Presence
 export { Presence } from './presence/presence.js';
 export type { PresenceKey, PresenceUpdate } from './presence/presence.js';
@@ -73,3 +85,23 @@ export type { Broadcast, Message, Ref } from './serializers/message.js';
 export type { Serializer, OutFrame } from './serializers/serializer.interface.js';
 export { V1JsonSerializer } from './serializers/v1-json.serializer.js';
 export { V2JsonSerializer } from './serializers/v2-json.serializer.js';
+
+// Telemetry (diagnostics_channel)
+export { TELEMETRY, TELEMETRY_TRACING } from './telemetry/telemetry.js';
+export type {
+  BroadcastEvent,
+  ConnectEvent,
+  ConnectResult,
+  HandleInEvent,
+  HandleInResult,
+  HandleInTrace,
+  JoinEvent,
+  JoinResult,
+  JoinTrace,
+  LimitAction,
+  LimitEvent,
+  LimitName,
+  PublishLostEvent,
+  SlowConsumerEvent,
+  TerminateEvent,
+} from './telemetry/telemetry.js';

@@ -11,6 +11,8 @@ const publicDir = join(here, '..', '..', 'sample', 'public');
  * `import`, found the way Node finds it, so no path inside the package is assumed.
  */
 const phoenixClient = fileURLToPath(import.meta.resolve('phoenix'));
+/** `nestjs-channels/client` as built with the sample (an app would import it from the package). */
+const historyClient = join(here, '..', 'lib', 'client', 'index.js');
 
 const JS = 'text/javascript; charset=utf-8';
 
@@ -18,7 +20,7 @@ function file(path: string): StreamableFile {
   return new StreamableFile(createReadStream(path));
 }
 
-/** Serves the chat page, its script and style, and the `phoenix` client. */
+/** Serves the chat page, its script and style, the `phoenix` client and the history helper. */
 @Controller()
 export class AppController {
   @Get()
@@ -49,6 +51,12 @@ export class AppController {
   @Header('content-type', JS)
   client(): StreamableFile {
     return file(phoenixClient);
+  }
+
+  @Get('history.js')
+  @Header('content-type', JS)
+  history(): StreamableFile {
+    return file(historyClient);
   }
 
   /** The client's source map, beside it in the package; only browser dev tools ask for it. */

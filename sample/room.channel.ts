@@ -18,9 +18,11 @@ import { ChatService } from './chat.service.js';
 /**
  * The chat: `room:lobby` and any `room:*`; `room:private` refuses everyone.
  * Who is in each room is tracked with `Presence`: one entry per user, one
- * meta per tab (with the transport it came over).
+ * meta per tab (with the transport it came over). Each room keeps its last
+ * 500 messages for 5 minutes, so a tab whose connection drops gets what it
+ * missed when it rejoins (the page joins through `withHistory`).
  */
-@Channel('room:*')
+@Channel('room:*', { history: { size: 500, ttlMs: 5 * 60_000 } })
 @Intercept(['new_msg'])
 export class RoomChannel {
   private readonly logger = new Logger(RoomChannel.name);

@@ -9,8 +9,9 @@
  * scenario asks about are parsed. It speaks two dialects on top:
  *
  * - `phx`: Phoenix V2 JSON frames `[join_ref, ref, topic, event, payload]`.
- *   A broadcast is the fastlane frame `[null,null,...`; a heartbeat reply is
- *   `[null,"...`; anything else that starts with `["` is a reply or a push.
+ *   A broadcast is the fastlane frame `[null,null,...`, or `[null,"<epoch>.<offset>",...`
+ *   on a topic with history; a heartbeat reply is `[null,"<digits>",...`;
+ *   anything else that starts with `["` is a reply or a push.
  * - `sio`: Engine.IO v4 / Socket.IO v5 packets over the websocket transport.
  *   `42[...` is an event (a broadcast), `43<id>[...` an ack, `2` an Engine.IO
  *   ping (answered with `3`).
@@ -63,6 +64,7 @@ const OP_PING = 0x9;
 const CH_BRACKET = 0x5b; // [
 const CH_N = 0x6e; // n
 const CH_QUOTE = 0x22; // "
+const CH_DOT = 0x2e; // .
 const CH_0 = 0x30;
 const CH_2 = 0x32;
 const CH_3 = 0x33;
@@ -314,12 +316,12 @@ export class WireConn extends LoadConnState implements LoadConn {
 
   private onPhx(buf: Buffer, start: number, end: number): void {
     if (buf[start] === CH_BRACKET && buf[start + 1] === CH_N) {
-      if (buf[start + 6] === CH_N) {
+      if (buf[start + 6] === CH_N || isPosition(buf, start + 7, end)) {
         this.broadcasts++;
         this.broadcastBytes += end - start;
         this.observer.onBroadcast(this);
       }
-      // `[null,"...`: a heartbeat reply, dropped.
+      // `[null,"<digits>"...`: a heartbeat reply, dropped.
       return;
     }
     const w = this.waiter;
@@ -441,4 +443,15 @@ export function openWire(target: WireTarget, timeoutMs: number): Promise<WireCon
         'Sec-WebSocket-Version: 13\r\n\r\n',
     );
   });
+}
+
+/** True when the ref at `at` (after its opening quote) holds a '.' before its closing quote: a history position. */
+function isPosition(buf: Buffer, at: number, end: number): boolean {
+  const limit = Math.min(end, at + 88);
+  for (let i = at; i < limit; i++) {
+    const c = buf[i];
+    if (c === CH_DOT) return true;
+    if (c === CH_QUOTE) return false;
+  }
+  return false;
 }

@@ -183,3 +183,21 @@ export async function serveNestBenchApp(
     process.exit(1);
   }
 }
+
+/**
+ * Calls `emit(i)` for i = 0 … n - 1 at `perSecond`, from a timer (the drop
+ * scenario's publisher, the same in every server). n and perSecond are
+ * clamped to sane bounds; returns them.
+ */
+export function emitSteadily(n: unknown, perSecond: unknown, emit: (i: number) => void): { n: number; perSecond: number } {
+  const count = Math.min(Math.max(0, Number(n) | 0), 10_000_000);
+  const rate = Math.min(Math.max(1, Number(perSecond) | 0), 1_000_000);
+  const startedAt = performance.now();
+  let i = 0;
+  const timer = setInterval(() => {
+    const due = Math.min(count, Math.floor(((performance.now() - startedAt) * rate) / 1000));
+    for (; i < due; i++) emit(i);
+    if (i >= count) clearInterval(timer);
+  }, 5);
+  return { n: count, perSecond: rate };
+}

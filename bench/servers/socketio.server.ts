@@ -4,11 +4,16 @@
  * with Socket.IO: rooms for topics, `server.to(room).emit` for broadcasts,
  * acks (handler return values) for replies.
  *
- *   node --expose-gc dist/bench/servers/socketio.server.js   → prints READY <port>
+ *   node --expose-gc dist/bench/servers/socketio.server.js [--recovery]   → prints READY <port>
  *
  * Events (all acknowledged): `join` {topic} → {status:'ok'}, `ping` payload →
  * payload, `blast` {n, size} → n × `msg` {i, body} to every room the sender
- * joined, then {status:'ok'}.
+ * joined, then {status:'ok'}; `stream` {topic, n, perSecond} → {status:'ok'}
+ * at once, then n × `msg` {i} to the room at that rate, from a timer.
+ *
+ * `--recovery` turns on Socket.IO's connection state recovery (the history
+ * bench's drop scenario): a client that reconnects within two minutes gets
+ * the room broadcasts it missed.
  */
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
@@ -16,9 +21,13 @@ import { NestFactory } from '@nestjs/core';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import { ConnectedSocket, MessageBody, SubscribeMessage, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
-import { exitOnSignals, serveNestBenchApp } from './bench-hooks.js';
+import { emitSteadily, exitOnSignals, serveNestBenchApp } from './bench-hooks.js';
 
-@WebSocketGateway({ serveClient: false, perMessageDeflate: false })
+const RECOVERY = process.argv.includes('--recovery')
+  ? { connectionStateRecovery: { maxDisconnectionDuration: 2 * 60 * 1000, skipMiddlewares: true } }
+  : {};
+
+@WebSocketGateway({ serveClient: false, perMessageDeflate: false, ...RECOVERY })
 class BenchGateway {
   @WebSocketServer()
   server!: Server;
@@ -46,6 +55,12 @@ class BenchGateway {
       for (let i = 0; i < n; i++) target.emit('msg', { i, body: text });
     }
     return { status: 'ok', n };
+  }
+
+  @SubscribeMessage('stream')
+  stream(@MessageBody() body: { topic?: string; n?: number; perSecond?: number }) {
+    const room = String(body?.topic ?? '');
+    return { status: 'ok', ...emitSteadily(body?.n, body?.perSecond, (i) => this.server.to(room).emit('msg', { i })) };
   }
 }
 

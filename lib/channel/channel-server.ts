@@ -20,21 +20,39 @@
  * bound to this channel's instance on first use; the others are called
  * directly, with nothing extra per frame.
  */
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import type { TracingChannel } from 'node:diagnostics_channel';
 import { MESSAGES, describe, describeParams, stackOf } from '../channels.messages.js';
 import { REASON, WIRE } from '../channels.constants.js';
 import { answerFor, NO_ANSWER } from '../errors/error-answer.js';
 import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
 import { observe, settle } from '../errors/observe.js';
-import type { FastlaneCache } from '../pubsub/fastlane.js';
+import { HISTORY_MESSAGES } from '../history/history.messages.js';
+import type { HistoryPosition, HistoryPubSub, HistoryRead, ResolvedHistoryOptions } from '../history/history.types.js';
+import { formatPosition, parsePosition } from '../history/position.js';
+import { FastlaneCache } from '../pubsub/fastlane.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { ChannelDefinition, ChannelHandler, EnhancedCall } from '../registry/channel-definition.js';
 import { isBroadcastPayload, type Broadcast, type Ref } from '../serializers/message.js';
 import type { OutFrame } from '../serializers/serializer.interface.js';
+import {
+  channels as telemetry,
+  isTracing,
+  traced,
+  tracing,
+  type HandleInEvent,
+  type HandleInResult,
+  type HandleInTrace,
+  type JoinEvent,
+  type JoinResult,
+  type JoinTrace,
+  type TerminateEvent,
+} from '../telemetry/telemetry.js';
 import type { ChannelConnection } from './channel-connection.interface.js';
 import { ChannelSocketImpl } from './channel-socket.js';
 import { NoReply, Reply, Returned, Stop, isGracefulReason } from './results.js';
 import { SocketRef } from './socket-ref.js';
+import { bucketFor, type TokenBucket } from './token-bucket.js';
 
 const enum State {
   Joining,
@@ -42,6 +60,7 @@ const enum State {
   Closed,
 }
 
+/** Join, In and Leave come from the client and count against `maxPendingReplies` while queued (see `isClientTask`). */
 const enum TaskKind {
   Join,
   In,
@@ -50,6 +69,8 @@ const enum TaskKind {
   Info,
   /** Put behind the frames a duplicate join found queued here: wakes the new channel once they are handled. */
   Handover,
+  /** A fastlaned broadcast on a history channel that intercepts: written in its turn, so positions leave in order. */
+  Fast,
 }
 
 interface Task {
@@ -93,10 +114,35 @@ function loggerFor(definition: ChannelDefinition): Logger {
   return logger;
 }
 
+function isClientTask(task: Task): boolean {
+  return task.kind <= TaskKind.Leave;
+}
+
 /** Once this many handled slots lead a mailbox that never empties, they are dropped from the array. */
 const COMPACT_AFTER = 1024;
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** A join with `since` on a history channel, once its history is read. */
+interface Recovery {
+  readonly read: HistoryRead;
+  /** `since` as the client sent it. */
+  readonly given: unknown;
+  /** `since` as a position; null for `since: null` and for anything that is not a position. */
+  readonly since: HistoryPosition | null;
+}
+
+/** Longest `since` echoed back in a `history_gap`; a longer one (never a position) is echoed as null. */
+const MAX_ECHOED_SINCE = 128;
+
+function hasSince(params: unknown): boolean {
+  return typeof params === 'object' && params !== null && Object.hasOwn(params, 'since');
+}
+
+/** What a traced enhanced call reports as its result: the handler's value, or an exception filter's answer. */
+function handlerOutcome(outcome: unknown): unknown {
+  return outcome instanceof Returned ? outcome.value : outcome;
+}
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
@@ -106,6 +152,8 @@ export class ChannelServer implements Subscriber {
   /** The channel's join_ref for its pushes and replies: `join_ref ?? ref` of the join message. */
   readonly joinRef: Ref;
   readonly socket: ChannelSocketImpl;
+  /** `maxMessagesPerSecond` for this channel's client; null when unlimited. The connection takes from it. */
+  readonly messageBucket: TokenBucket | null;
 
   private readonly logger: Logger;
   private state = State.Joining;
@@ -120,6 +168,14 @@ export class ChannelServer implements Subscriber {
   private currentRef: Ref = null;
   /** Topics starting with `phoenix` are never logged (PROTOCOL.md 5.8); decided once, not per frame. */
   private readonly quiet: boolean;
+  /** `@Channel(…, { history })`: broadcasts carry positions, a join with `since` gets what it missed. */
+  private readonly history: ResolvedHistoryOptions | null;
+  /** A history channel that intercepts: every broadcast on its topic goes through the mailbox, so positions leave in order. */
+  private readonly ordered: boolean;
+  /** The position the first push of the running `@HandleOut` carries (the broadcast it handles). */
+  private outPosition: string | null = null;
+  /** After a replay: the last position it wrote, so live broadcasts it covered are dropped; null once one is past it. */
+  private seam: HistoryPosition | null = null;
 
   private queue: Array<Task | undefined> = [];
   private head = 0;
@@ -136,6 +192,8 @@ export class ChannelServer implements Subscriber {
   /** A push made while joining (the channel is not joined yet): the join fails with it once `@Join` returns. */
   private joinMisuse: Error | null = null;
   private readonly resume = (): void => this.runQueue();
+  /** When `@Join` was called, for the join telemetry event; -1 before. */
+  private joinStartedAt = -1;
   /** Run once by `close()`, however the channel ends (see `onEnd`). */
   private endCallbacks: Array<(channel: ChannelServer) => void> | null = null;
 
@@ -146,10 +204,15 @@ export class ChannelServer implements Subscriber {
     /** The join message's join_ref exactly as received (PROTOCOL.md 3). */
     readonly storedJoinRef: Ref,
     joinMessageRef: Ref,
+    /** The budget of an earlier channel on this topic, so that rejoining does not refill it; a fresh one when undefined. */
+    messageBucket?: TokenBucket | null,
   ) {
     this.joinRef = storedJoinRef ?? joinMessageRef;
     this.maxQueued = connection.maxQueuedMessages;
+    this.messageBucket = messageBucket !== undefined ? messageBucket : bucketFor(connection.maxMessagesPerSecond, Date.now());
     this.quiet = topic.startsWith('phoenix');
+    this.history = definition.history;
+    this.ordered = definition.history !== null && definition.intercepts !== null;
     this.logger = loggerFor(definition);
     this.socket = new ChannelSocketImpl(this, connection.assigns);
   }
@@ -189,6 +252,10 @@ export class ChannelServer implements Subscriber {
       this.schedule({ kind: TaskKind.Info, event: broadcast.event, payload: broadcast, ref: null });
       return;
     }
+    if (this.history !== null) {
+      this.deliverKept(fastlane);
+      return;
+    }
     const intercepts = this.definition.intercepts;
     if (intercepts !== null && intercepts.has(broadcast.event)) {
       this.schedule({ kind: TaskKind.Out, event: broadcast.event, payload: broadcast.payload, ref: null });
@@ -206,6 +273,116 @@ export class ChannelServer implements Subscriber {
     // null: this connection's serializer cannot encode the broadcast (logged once by the cache).
     const frame = fastlane.frameFor(this.connection.serializer);
     if (frame !== null) this.connection.writeShared(frame);
+  }
+
+  // ── History (a channel with `history`) ───────────────────────────────────
+
+  /** A broadcast on a history topic: held until the join reply (and any replay) is written, then sent in position order. */
+  private deliverKept(cache: FastlaneCache): void {
+    if (this.state !== State.Joined) {
+      const early = (this.preJoin ??= []);
+      if (early.length >= this.maxQueued) {
+        this.connection.overflow(`${this.definition.name} on ${this.topic}`);
+        return;
+      }
+      early.push(cache);
+      return;
+    }
+    const seam = this.seam;
+    if (seam !== null && this.behindSeam(cache.broadcast, seam)) return;
+    this.emit(cache, true);
+  }
+
+  /** True for a live broadcast the replay already wrote; the seam is forgotten at the first one past it. */
+  private behindSeam(broadcast: Broadcast, seam: HistoryPosition): boolean {
+    const position = parsePosition(broadcast.position);
+    if (position !== null && position.epoch === seam.epoch && position.offset <= seam.offset) return true;
+    this.seam = null;
+    return false;
+  }
+
+  /**
+   * Sends a broadcast of this history channel's topic: straight out, or, when
+   * the channel intercepts, as a task, so that a fastlaned broadcast never
+   * overtakes an intercepted one still in `@HandleOut` (the client drops a
+   * position older than one it has). `bounded`: counted against
+   * maxQueuedMessages; a replay, bounded by the history size, is not.
+   */
+  private emit(cache: FastlaneCache, bounded: boolean): void {
+    if (!this.ordered) {
+      this.fastlane(cache);
+      return;
+    }
+    const { event, payload, position } = cache.broadcast;
+    const task: Task = this.definition.intercepts!.has(event)
+      ? { kind: TaskKind.Out, event, payload, ref: position ?? null }
+      : { kind: TaskKind.Fast, event, payload: cache, ref: null };
+    if (bounded) this.schedule(task);
+    else this.queue.push(task);
+  }
+
+  /** A join with `since`, subscribed: reads what the client missed, then confirms the join and writes it. */
+  private recover(task: Task, response: unknown, startedAt: number): PromiseLike<unknown> | undefined {
+    const given = (task.payload as { since?: unknown }).since;
+    const since = parsePosition(given);
+    if (given !== null && since === null) this.logger.warn(HISTORY_MESSAGES.badSince(this.topic, given));
+    let reading: HistoryRead | PromiseLike<HistoryRead>;
+    try {
+      reading = (this.connection.pubsub as unknown as HistoryPubSub).readHistory(this.topic, since);
+    } catch (error) {
+      return this.historyUnavailable(task, error);
+    }
+    if (isThenable(reading)) {
+      return reading.then(
+        (read) => this.confirmJoin(task, response, startedAt, { read, given, since }),
+        (error: unknown) => this.historyUnavailable(task, error),
+      );
+    }
+    this.confirmJoin(task, response, startedAt, { read: reading, given, since });
+    return undefined;
+  }
+
+  /** The history could not be read (e.g. Redis is down): the join is refused, and phoenix.js retries it with the same `since`. */
+  private historyUnavailable(task: Task, error: unknown): undefined {
+    this.logger.warn(HISTORY_MESSAGES.unavailable(this.definition.name, this.topic, describe(error)));
+    return this.joinRefused(task, { reason: REASON.historyUnavailable }, null);
+  }
+
+  /**
+   * Right after the join reply: the broadcasts after `since`, then those
+   * that arrived live meanwhile and were not among them. When there is no
+   * replay (`since` null, not a position, another epoch, or out of the
+   * window), a `history_gap` push says so first, with the position the
+   * client is at in its ref slot, and every live one follows.
+   */
+  private catchUp(recovery: Recovery, early: FastlaneCache[] | null): void {
+    const { read, given, since } = recovery;
+    if (read.broadcasts === null || since === null) {
+      let at = read.offset;
+      if (early !== null) {
+        for (const cache of early) {
+          const position = parsePosition(cache.broadcast.position);
+          if (position === null || position.epoch !== read.epoch) continue;
+          at = Math.min(at, position.offset - 1);
+          break;
+        }
+      }
+      const echo = typeof given === 'string' && given.length <= MAX_ECHOED_SINCE ? given : null;
+      this.writeSafely(() =>
+        this.connection.serializer.encodeMessage(this.joinRef, formatPosition(read.epoch, at), this.topic, WIRE.historyGap, {
+          since: echo,
+          epoch: read.epoch,
+        }),
+      );
+      if (early !== null) for (const cache of early) this.emit(cache, false);
+      return;
+    }
+    for (const broadcast of read.broadcasts) this.emit(new FastlaneCache(broadcast), false);
+    const seam: HistoryPosition = { epoch: read.epoch, offset: read.offset };
+    this.seam = seam;
+    if (early !== null) {
+      for (const cache of early) if (this.seam === null || !this.behindSeam(cache.broadcast, seam)) this.emit(cache, false);
+    }
   }
 
   /**
@@ -247,9 +424,12 @@ export class ChannelServer implements Subscriber {
     }
     // After the end (from @Terminate, or a timer) a push still goes out while the connection is open:
     // frames pushed from terminate follow the channel's phx_close, as in Phoenix.
+    // In a @HandleOut on a history channel, the first push carries the position of the broadcast it handles.
+    const ref = this.outPosition;
+    if (ref !== null) this.outPosition = null;
     let frame: OutFrame;
     try {
-      frame = this.connection.serializer.encodeMessage(this.joinRef, null, this.topic, event, payload);
+      frame = this.connection.serializer.encodeMessage(this.joinRef, ref, this.topic, event, payload);
     } catch (error) {
       this.writeFailed(`socket.push('${event}')`, error);
       return;
@@ -325,6 +505,7 @@ export class ChannelServer implements Subscriber {
       return;
     }
     this.queue.push(task);
+    if (isClientTask(task)) this.connection.messageQueued();
     if (!this.running) this.runQueue();
   }
 
@@ -341,6 +522,7 @@ export class ChannelServer implements Subscriber {
         break;
       }
       this.queue[this.head++] = undefined;
+      if (isClientTask(task)) this.connection.messagesDequeued(1);
       let pending: PromiseLike<unknown> | undefined;
       try {
         pending = this.process(task);
@@ -379,10 +561,14 @@ export class ChannelServer implements Subscriber {
 
   /** Empties the mailbox; a duplicate join waiting behind what is dropped is woken. */
   private dropQueued(): void {
+    let clientTasks = 0;
     for (let i = this.head; i < this.queue.length; i++) {
       const task = this.queue[i];
-      if (task !== undefined && task.kind === TaskKind.Handover) (task.payload as () => void)();
+      if (task === undefined) continue;
+      if (task.kind === TaskKind.Handover) (task.payload as () => void)();
+      else if (isClientTask(task)) clientTasks++;
     }
+    if (clientTasks > 0) this.connection.messagesDequeued(clientTasks);
     this.queue.length = 0;
     this.head = 0;
   }
@@ -419,6 +605,9 @@ export class ChannelServer implements Subscriber {
         return this.runInfo(task);
       case TaskKind.Handover:
         (task.payload as () => void)();
+        return undefined;
+      case TaskKind.Fast:
+        this.fastlane(task.payload as FastlaneCache);
         return undefined;
     }
   }
@@ -472,6 +661,7 @@ export class ChannelServer implements Subscriber {
       return undefined;
     }
     const startedAt = performance.now();
+    this.joinStartedAt = startedAt;
     let created: object | Promise<object>;
     try {
       created = this.definition.create(this.socket);
@@ -495,22 +685,12 @@ export class ChannelServer implements Subscriber {
     }
     this.instance = instance;
     const handler = this.definition.join;
-    if (handler.enhance !== null) {
-      let pending: Promise<unknown>;
-      try {
-        pending = this.enhancedCall(handler)(this.socket, task.payload, WIRE.join);
-      } catch (error) {
-        return this.joinFailed(task, error);
-      }
-      return pending.then(
-        (outcome) =>
-          outcome instanceof Returned ? this.joinReturned(task, outcome.value, startedAt) : this.joinAnswered(task, outcome, startedAt),
-        (error: unknown) => this.joinFailed(task, error),
-      );
-    }
+    if (handler.enhance !== null) return this.invokeEnhancedJoin(task, handler, startedAt);
     let result: unknown;
     try {
-      result = this.instance[handler.method](this.topic, task.payload, this.socket);
+      result = isTracing(tracing.join)
+        ? traced(tracing.join, this.joinTrace(task), () => this.instance[handler.method](this.topic, task.payload, this.socket))
+        : this.instance[handler.method](this.topic, task.payload, this.socket);
     } catch (error) {
       return this.joinFailed(task, error);
     }
@@ -523,9 +703,30 @@ export class ChannelServer implements Subscriber {
     return this.joinReturned(task, result, startedAt);
   }
 
+  /** `@Join` through Nest's call for it: guards, interceptors, pipes and filters around the handler. */
+  private invokeEnhancedJoin(task: Task, handler: ChannelHandler, startedAt: number): PromiseLike<unknown> | undefined {
+    let pending: Promise<unknown>;
+    try {
+      pending = this.callEnhanced(handler, task, WIRE.join, tracing.join, this.joinTrace);
+    } catch (error) {
+      return this.joinFailed(task, error);
+    }
+    return pending.then(
+      (outcome) =>
+        outcome instanceof Returned ? this.joinReturned(task, outcome.value, startedAt) : this.joinAnswered(task, outcome, startedAt),
+      (error: unknown) => this.joinFailed(task, error),
+    );
+  }
+
+  /** The context of the `join` tracing channel. */
+  private joinTrace(task: Task): JoinTrace {
+    return { topic: this.topic, channel: this.definition.name, params: task.payload, socketId: this.connection.id };
+  }
+
   /** An exception filter's answer to a join: a result helper counts as @Join's result; any other value refuses with it. */
   private joinAnswered(task: Task, answer: unknown, startedAt: number): PromiseLike<unknown> | undefined {
     if (answer instanceof Reply || answer instanceof NoReply || answer instanceof Stop) return this.joinReturned(task, answer, startedAt);
+    this.publishJoin(task, 'error');
     return this.joinRefused(task, answer, startedAt);
   }
 
@@ -535,7 +736,10 @@ export class ChannelServer implements Subscriber {
     let response: unknown;
     if (result === undefined) response = {};
     else if (result instanceof Reply) {
-      if (result.status !== 'ok') return this.joinRefused(task, result.response, startedAt);
+      if (result.status !== 'ok') {
+        this.publishJoin(task, 'error');
+        return this.joinRefused(task, result.response, startedAt);
+      }
       response = result.response;
     } else if (result instanceof NoReply || result instanceof Stop) {
       return this.joinFailed(
@@ -558,15 +762,21 @@ export class ChannelServer implements Subscriber {
     this.subscribed = true;
     if (subscribing !== undefined) {
       return subscribing.then(
-        () => this.confirmJoin(task, response, startedAt),
+        () => this.subscribedToJoin(task, response, startedAt),
         (error: unknown) => this.joinFailed(task, error),
       );
     }
-    this.confirmJoin(task, response, startedAt);
+    return this.subscribedToJoin(task, response, startedAt);
+  }
+
+  /** A history channel whose join carries `since` reads what the client missed first; any other join is confirmed now. */
+  private subscribedToJoin(task: Task, response: unknown, startedAt: number): PromiseLike<unknown> | undefined {
+    if (this.history !== null && hasSince(task.payload) && this.state !== State.Closed) return this.recover(task, response, startedAt);
+    this.confirmJoin(task, response, startedAt, null);
     return undefined;
   }
 
-  private confirmJoin(task: Task, response: unknown, startedAt: number): void {
+  private confirmJoin(task: Task, response: unknown, startedAt: number, recovery: Recovery | null): void {
     if (this.state === State.Closed) {
       this.unsubscribeAll();
       return;
@@ -583,16 +793,20 @@ export class ChannelServer implements Subscriber {
     this.everJoined = true;
     this.writePreviousClose();
     this.logJoin('joined', task.payload, startedAt);
+    this.publishJoin(task, 'ok');
     const early = this.preJoin;
-    if (early !== null) {
-      this.preJoin = null;
-      for (const cache of early) this.fastlane(cache);
+    this.preJoin = null;
+    if (recovery !== null) this.catchUp(recovery, early);
+    else if (early !== null) {
+      if (this.history === null) for (const cache of early) this.fastlane(cache);
+      else for (const cache of early) this.emit(cache, false);
     }
   }
 
   /** A thrown ChannelError, WsException or HttpException (a guard's refusal included) refuses the join with its answer; anything else crashes it. */
   private joinFailed(task: Task, error: unknown): undefined {
     const answer = answerFor(error);
+    this.publishJoin(task, answer !== NO_ANSWER ? 'error' : 'crashed');
     if (answer !== NO_ANSWER) return this.joinRefused(task, answer, null);
     this.logger.error(`${MESSAGES.crashed(this.definition.join.where, this.topic, null)}: ${stackOf(error)}`);
     return this.joinRefused(task, { reason: REASON.joinCrashed }, null);
@@ -640,6 +854,21 @@ export class ChannelServer implements Subscriber {
     this.writeSafely(() => this.connection.serializer.encodeMessage(jr, jr, this.topic, WIRE.close, {}));
   }
 
+  /** The `join` telemetry event, once `@Join` has been called. */
+  private publishJoin(task: Task, result: JoinResult): void {
+    if (this.joinStartedAt < 0 || !telemetry.join.hasSubscribers) return;
+    const event: JoinEvent = {
+      durationMs: performance.now() - this.joinStartedAt,
+      result,
+      topic: this.topic,
+      channel: this.definition.name,
+      params: task.payload,
+      socketId: this.connection.id,
+      transport: this.connection.transportName,
+    };
+    telemetry.join.publish(event);
+  }
+
   private logJoin(outcome: 'joined' | 'refused', payload: unknown, startedAt: number): void {
     const level = this.definition.options.logJoin;
     if (level === false || this.quiet || !Logger.isLevelEnabled(level)) return;
@@ -658,21 +887,23 @@ export class ChannelServer implements Subscriber {
       return undefined;
     }
     const level = this.definition.options.logHandleIn;
-    const logged = level !== false && !this.quiet && Logger.isLevelEnabled(level);
-    const startedAt = logged ? performance.now() : -1;
+    const timed = (level !== false && !this.quiet && Logger.isLevelEnabled(level)) || telemetry.handleIn.hasSubscribers;
+    const startedAt = timed ? performance.now() : -1;
     this.currentRef = task.ref;
     if (handler.enhance !== null) return this.runEnhancedIn(task, handler, startedAt);
     let result: unknown;
     try {
-      result = this.instance[handler.method](task.payload, this.socket, task.event);
+      result = isTracing(tracing.handleIn)
+        ? traced(tracing.handleIn, this.inTrace(task), () => this.instance[handler.method](task.payload, this.socket, task.event))
+        : this.instance[handler.method](task.payload, this.socket, task.event);
     } catch (error) {
-      this.inThrew(task, handler, error);
+      this.inThrew(task, handler, error, startedAt);
       return undefined;
     }
     if (isThenable(result)) {
       return result.then(
         (value) => this.inReturned(task, handler, value, startedAt),
-        (error) => this.inThrew(task, handler, error),
+        (error) => this.inThrew(task, handler, error, startedAt),
       );
     }
     this.inReturned(task, handler, result, startedAt);
@@ -690,9 +921,9 @@ export class ChannelServer implements Subscriber {
   private runEnhancedIn(task: Task, handler: ChannelHandler, startedAt: number): PromiseLike<unknown> | undefined {
     let pending: Promise<unknown>;
     try {
-      pending = this.enhancedCall(handler)(this.socket, task.payload, task.event);
+      pending = this.callEnhanced(handler, task, task.event, tracing.handleIn, this.inTrace);
     } catch (error) {
-      this.inThrew(task, handler, error);
+      this.inThrew(task, handler, error, startedAt);
       return undefined;
     }
     return pending.then(
@@ -700,8 +931,25 @@ export class ChannelServer implements Subscriber {
         outcome instanceof Returned
           ? this.inReturned(task, handler, outcome.value, startedAt)
           : this.inAnswered(task, handler, outcome, startedAt),
-      (error: unknown) => this.inThrew(task, handler, error),
+      (error: unknown) => this.inThrew(task, handler, error, startedAt),
     );
+  }
+
+  /**
+   * Calls an enhanced handler with the execution context's arguments; while
+   * its tracing channel has subscribers, inside it (the trace's `result` is
+   * the handler's value, or a filter's answer).
+   */
+  private callEnhanced<C extends { result?: unknown; error?: unknown }>(
+    handler: ChannelHandler,
+    task: Task,
+    event: string,
+    trace: TracingChannel<object, C & object>,
+    context: (task: Task) => C & object,
+  ): Promise<unknown> {
+    const call = this.enhancedCall(handler);
+    if (!isTracing(trace)) return call(this.socket, task.payload, event);
+    return traced(trace, context.call(this, task), () => call(this.socket, task.payload, event), handlerOutcome) as Promise<unknown>;
   }
 
   /** Nest's call for an enhanced handler, bound to this channel's instance on first use. */
@@ -724,12 +972,29 @@ export class ChannelServer implements Subscriber {
     this.inReturned(task, handler, new Reply('error', answer), startedAt);
   }
 
+  /** The context of the `handle_in` tracing channel for one request. */
+  private inTrace(task: Task): HandleInTrace {
+    return {
+      topic: this.topic,
+      event: task.event,
+      channel: this.definition.name,
+      payload: task.payload,
+      socketId: this.connection.id,
+    };
+  }
+
   private inReturned(task: Task, handler: ChannelHandler, result: unknown, startedAt: number): void {
     this.currentRef = null;
     if (startedAt >= 0) {
-      const level = this.definition.options.logHandleIn as LogLevel;
-      this.logger[level](
-        `HANDLED ${task.event} INCOMING ON ${this.topic} (${handler.where}) in ${(performance.now() - startedAt).toFixed(2)}ms`,
+      const durationMs = performance.now() - startedAt;
+      const level = this.definition.options.logHandleIn;
+      if (level !== false && !this.quiet && Logger.isLevelEnabled(level)) {
+        this.logger[level](`HANDLED ${task.event} INCOMING ON ${this.topic} (${handler.where}) in ${durationMs.toFixed(2)}ms`);
+      }
+      this.publishHandleIn(
+        task,
+        durationMs,
+        result === undefined || result instanceof NoReply ? 'noreply' : result instanceof Stop ? 'stop' : 'reply',
       );
     }
     // The channel ended while the handler ran (e.g. a push it made could not be encoded): nothing follows its end frame.
@@ -752,10 +1017,27 @@ export class ChannelServer implements Subscriber {
     }
   }
 
+  /** The `handle_in` telemetry event, when it was timed (`startedAt` >= 0) and someone listens. */
+  private publishHandleIn(task: Task, durationMs: number, result: HandleInResult): void {
+    if (!telemetry.handleIn.hasSubscribers) return;
+    const event: HandleInEvent = {
+      durationMs,
+      result,
+      topic: this.topic,
+      event: task.event,
+      channel: this.definition.name,
+      payload: task.payload,
+      socketId: this.connection.id,
+      transport: this.connection.transportName,
+    };
+    telemetry.handleIn.publish(event);
+  }
+
   /** A thrown ChannelError, WsException or HttpException (a guard's refusal included) is an error reply; anything else crashes the channel. */
-  private inThrew(task: Task, handler: ChannelHandler, error: unknown): void {
+  private inThrew(task: Task, handler: ChannelHandler, error: unknown, startedAt: number): void {
     this.currentRef = null;
     const answer = answerFor(error);
+    if (startedAt >= 0) this.publishHandleIn(task, performance.now() - startedAt, answer !== NO_ANSWER ? 'reply' : 'crashed');
     if (answer !== NO_ANSWER) {
       // Once the channel has ended (a refused write crashed it meanwhile), nothing follows its end frame.
       if (this.state === State.Closed) return;
@@ -780,8 +1062,19 @@ export class ChannelServer implements Subscriber {
       this.crash(new Error(MESSAGES.noHandleOut(this.definition.name, task.event)), null, task.event, false);
       return undefined;
     }
-    return this.callCallback(handler.method, [task.payload, this.socket, task.event], task.event);
+    if (task.ref === null) return this.callCallback(handler.method, [task.payload, this.socket, task.event], task.event);
+    this.outPosition = task.ref as string;
+    const pending = this.callCallback(handler.method, [task.payload, this.socket, task.event], task.event);
+    if (pending === undefined) {
+      this.outPosition = null;
+      return undefined;
+    }
+    return pending.then(this.clearOutPosition);
   }
+
+  private readonly clearOutPosition = (): void => {
+    this.outPosition = null;
+  };
 
   private runInfo(task: Task): PromiseLike<unknown> | undefined {
     const handler = this.definition.handleInfo;
@@ -919,8 +1212,24 @@ export class ChannelServer implements Subscriber {
     }
   }
 
-  /** Runs `@Terminate` once, bounded by `shutdownTimeout`; never rejects. */
+  /** Runs `@Terminate` once, bounded by `shutdownTimeout`; never rejects. Then the `terminate` telemetry event. */
   private runTerminate(reason: unknown): Promise<void> {
+    if (this.instance === null || !telemetry.terminate.hasSubscribers) return this.callTerminate(reason);
+    const startedAt = performance.now();
+    return this.callTerminate(reason).then(() => {
+      const event: TerminateEvent = {
+        durationMs: performance.now() - startedAt,
+        topic: this.topic,
+        channel: this.definition.name,
+        reason,
+        socketId: this.connection.id,
+        transport: this.connection.transportName,
+      };
+      telemetry.terminate.publish(event);
+    });
+  }
+
+  private callTerminate(reason: unknown): Promise<void> {
     const handler = this.definition.terminate;
     if (handler === null || this.instance === null) return Promise.resolve();
     const where = handler.where;

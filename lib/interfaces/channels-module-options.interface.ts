@@ -1,4 +1,5 @@
 import type { LogLevel, ModuleMetadata, Type } from '@nestjs/common';
+import type { HistoryOptions } from '../history/history.types.js';
 import type { PresenceOptions, ResolvedPresenceOptions } from '../presence/presence.types.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
@@ -51,8 +52,55 @@ export interface ChannelsModuleOptions {
    * @default 1000
    */
   maxQueuedMessages?: number;
-  /** Channels one connection may join. @default 100 */
+  /** Channels one connection may join; the join past it gets an error reply `{"reason":"too many channels joined"}`. @default 100 */
   maxChannelsPerSocket?: number;
+  /**
+   * Longest topic a client may join, in characters. A longer join gets an
+   * error reply `{"reason":"topic too long"}` before any channel sees it.
+   * The default is the longest (ASCII) topic a V2 binary frame can carry.
+   * @default 255
+   */
+  maxTopicLength?: number;
+  /**
+   * Largest join message in bytes, as it arrived (the payload plus the few
+   * bytes of topic and refs around it). A larger join gets an error reply
+   * `{"reason":"join payload too large"}` before any channel sees it.
+   * @default 65536 (64 KiB)
+   */
+  maxJoinPayloadSize?: number;
+  /**
+   * Joins one connection may send per second, as a token bucket holding one
+   * second's worth (so a reconnecting client may rejoin that many channels
+   * at once). A join past it gets an error reply `{"reason":"too many joins"}`
+   * (the `phoenix` client retries it later). `Infinity` turns it off.
+   * @default 100
+   */
+  maxJoinsPerSecond?: number;
+  /**
+   * Messages (pushes) a client may send to one joined channel per second,
+   * as a token bucket holding one second's worth. What happens to a message
+   * past it is `messageRateExceeded`'s choice. Leaves and heartbeats are not
+   * counted. `Infinity` turns it off.
+   * @default 1000
+   */
+  maxMessagesPerSecond?: number;
+  /**
+   * What a message past `maxMessagesPerSecond` gets: `'reply'` drops it
+   * with an error reply `{"reason":"too many messages"}` (its handler does
+   * not run); `'close'` closes the connection with 1008.
+   * @default 'reply'
+   */
+  messageRateExceeded?: 'reply' | 'close';
+  /**
+   * Client messages (joins, pushes, leaves) one connection may have waiting
+   * for their handler, over all its channels: each holds its payload until
+   * its handler starts, so this bounds what one connection makes the server
+   * hold (at most this × `maxFrameSize` bytes). A join or push past it gets
+   * an error reply `{"reason":"too many pending replies"}` and is dropped;
+   * leaves are always accepted.
+   * @default 1000
+   */
+  maxPendingReplies?: number;
   /** Origin check for the WebSocket upgrade and every long-poll request. @default true */
   checkOrigin?: CheckOrigin;
   /**
@@ -184,6 +232,12 @@ export interface ResolvedChannelsOptions {
   readonly maxPayloadDepth: number;
   readonly maxQueuedMessages: number;
   readonly maxChannelsPerSocket: number;
+  readonly maxTopicLength: number;
+  readonly maxJoinPayloadSize: number;
+  readonly maxJoinsPerSecond: number;
+  readonly maxMessagesPerSecond: number;
+  readonly messageRateExceeded: 'reply' | 'close';
+  readonly maxPendingReplies: number;
   readonly checkOrigin: CheckOrigin;
   readonly longpoll: ResolvedLongPollOptions | null;
   readonly authToken: boolean;
@@ -197,7 +251,7 @@ export interface ResolvedChannelsOptions {
 }
 
 /**
- * Per-channel options: `@Channel('room:*', { logJoin, logHandleIn })`.
+ * Per-channel options: `@Channel('room:*', { logJoin, logHandleIn, history })`.
  *
  * @publicApi
  */
@@ -206,4 +260,10 @@ export interface ChannelOptions {
   logJoin?: LogLevel | false;
   /** Level of the handle_in log line, or false. @default 'debug' */
   logHandleIn?: LogLevel | false;
+  /**
+   * Keep each topic's recent broadcasts so a client that rejoins with
+   * `since` gets what it missed; each broadcast then carries its position
+   * in the frame's ref slot. @default none (no history)
+   */
+  history?: HistoryOptions;
 }

@@ -1,10 +1,35 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** What `connect` learns of the request (PROTOCOL.md 1.6). @publicApi */
+/**
+ * What `connect` learns of the request: the peer, the URL, the headers, the
+ * cookies and the `phoenix` client's `authToken`.
+ *
+ * For a cookie-based session, read the session cookie from `cookies` and
+ * verify it as your HTTP side does (a signed or encrypted cookie, a session
+ * id looked up in your store). Browsers send cookies on a WebSocket upgrade
+ * and on long-poll requests to the same site; keep `checkOrigin` on, since
+ * a cookie is also sent when another site opens the socket.
+ *
+ * @example
+ * async connect(params: Record<string, string>, socket: Socket, info: ConnectInfo) {
+ *   const user = await this.sessions.userFor(info.cookies.sid);
+ *   if (user === null) return false;
+ *   socket.assign('userId', user.id);
+ *   return true;
+ * }
+ * @publicApi
+ */
 export interface ConnectInfo {
   readonly peerData: { readonly address: string; readonly port: number };
   readonly uri: URL;
   readonly headers: IncomingHttpHeaders;
+  /**
+   * The request's cookies by name, parsed from its `Cookie` header (values
+   * URI-decoded where they can be; empty without the header). The object
+   * inherits nothing from `Object.prototype`, so a cookie named `__proto__`
+   * or `toString` is just a key.
+   */
+  readonly cookies: Readonly<Record<string, string | undefined>>;
   /** The transport, `'websocket'`, `'longpoll'` or `'test'`. */
   readonly transport: string;
   /**

@@ -18,11 +18,12 @@
  * `phx_presence:<i>` is the instance's own topic: only that node subscribes.
  * Every payload is checked on arrival; a malformed one is dropped.
  */
+import { INTERNAL_TOPIC_PREFIX } from '../channels.constants.js';
 import type { Entry } from './presence-view.js';
 import type { PresenceMeta } from './presence.types.js';
 
-/** The topic every node's tracker subscribes to. Topics starting with it are reserved. */
-export const PRESENCE_TOPIC = 'phx_presence';
+/** The topic every node's tracker subscribes to. Topics starting with it are reserved (and, as `phx_` topics, not in telemetry). */
+export const PRESENCE_TOPIC = `${INTERNAL_TOPIC_PREFIX}presence`;
 
 /** The topic only instance `id` subscribes to. */
 export function instanceTopic(id: string): string {

@@ -10,9 +10,9 @@ function counting(): Serializer & { encoded: number } {
   const inner = new V2JsonSerializer();
   const counter = Object.create(inner) as V2JsonSerializer & { encoded: number };
   counter.encoded = 0;
-  counter.encodeBroadcast = (topic, event, payload) => {
+  counter.encodeBroadcast = (topic, event, payload, ref) => {
     counter.encoded++;
-    return inner.encodeBroadcast(topic, event, payload);
+    return inner.encodeBroadcast(topic, event, payload, ref);
   };
   return counter;
 }
@@ -39,6 +39,16 @@ describe('FastlaneCache', () => {
       if ('encoded' in serializer) assert.equal(serializer.encoded, 1);
     }
     assert.equal(frames[3]!.data, '{"topic":"room:1","event":"new_msg","payload":{"body":"hi"},"ref":null}');
+  });
+
+  it('encodes a broadcast with a history position once per serializer, the position in its ref slot', () => {
+    const v2 = counting();
+    const cache = new FastlaneCache({ ...broadcast, position: 'Xa3_9kQz1.7' });
+    const first = cache.frameFor(v2)!;
+    for (let i = 0; i < 10; i++) assert.equal(cache.frameFor(v2), first);
+    assert.equal(v2.encoded, 1);
+    assert.equal(first.data, '[null,"Xa3_9kQz1.7","room:1","new_msg",{"body":"hi"}]');
+    assert.equal(cache.frameFor(new V1JsonSerializer())!.data, '{"topic":"room:1","event":"new_msg","payload":{"body":"hi"},"ref":"Xa3_9kQz1.7"}');
   });
 
   it('remembers an encoding failure: the serializer is tried once per broadcast and null is returned', () => {

@@ -79,9 +79,9 @@ export class FastlaneCache {
   }
 
   private encode(serializer: Serializer): SharedFrame | null {
-    const { topic, event, payload } = this.broadcast;
+    const { topic, event, payload, position } = this.broadcast;
     try {
-      return new SharedFrame(serializer.encodeBroadcast(topic, event, payload));
+      return new SharedFrame(serializer.encodeBroadcast(topic, event, payload, position ?? null));
     } catch (error) {
       logger.error(MESSAGES.broadcastUnencodable(event, topic, serializer.vsn, describe(error)));
       return null;

@@ -1,6 +1,8 @@
 import { Logger } from '@nestjs/common';
+import { INTERNAL_TOPIC_PREFIX } from '../channels.constants.js';
 import { stackOf } from '../channels.messages.js';
 import type { Broadcast } from '../serializers/message.js';
+import { channels as telemetry, type BroadcastEvent } from '../telemetry/telemetry.js';
 import { FastlaneCache } from './fastlane.js';
 import type { Subscriber } from './subscriber.interface.js';
 
@@ -52,13 +54,37 @@ export class LocalSubscriptions {
     return this.byTopic.keys();
   }
 
-  /** Delivers to every local subscriber of the topic except `from`. */
+  /** Delivers to every local subscriber of the topic except `from`; the `broadcast` telemetry event when someone listens. */
   dispatch(broadcast: Broadcast, from: Subscriber | null): void {
+    // The library's own topics (Presence's replication) are not the app's broadcasts.
+    if (telemetry.broadcast.hasSubscribers && !broadcast.topic.startsWith(INTERNAL_TOPIC_PREFIX)) {
+      this.timedDispatch(broadcast, from);
+      return;
+    }
     const set = this.byTopic.get(broadcast.topic);
-    if (set === undefined) return;
+    if (set !== undefined) this.deliver(set, broadcast, from);
+  }
+
+  private timedDispatch(broadcast: Broadcast, from: Subscriber | null): void {
+    const startedAt = performance.now();
+    const set = this.byTopic.get(broadcast.topic);
+    const subscribers = set === undefined ? 0 : this.deliver(set, broadcast, from);
+    const event: BroadcastEvent = {
+      durationMs: performance.now() - startedAt,
+      topic: broadcast.topic,
+      event: broadcast.event,
+      subscribers,
+    };
+    telemetry.broadcast.publish(event);
+  }
+
+  /** Returns how many subscribers it was delivered to. */
+  private deliver(set: Set<Subscriber>, broadcast: Broadcast, from: Subscriber | null): number {
     const cache = new FastlaneCache(broadcast);
+    let delivered = 0;
     for (const subscriber of set) {
       if (subscriber === from) continue;
+      delivered++;
       try {
         subscriber.deliver(broadcast, cache);
       } catch (error) {
@@ -68,5 +94,6 @@ export class LocalSubscriptions {
         );
       }
     }
+    return delivered;
   }
 }

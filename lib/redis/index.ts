@@ -3,4 +3,5 @@
  * Redis. The only entry point that imports `ioredis` (a peer dependency).
  */
 export { RedisPubSub } from './redis.pubsub.js';
+export type { RedisPubSubStats } from './redis.pubsub.js';
 export type { RedisPubSubOptions, RedisSubscriptionMode } from './redis-pubsub-options.interface.js';

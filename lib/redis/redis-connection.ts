@@ -14,9 +14,13 @@ export interface Connection extends EventEmitter {
   readonly isCluster?: boolean;
   readonly options: { host?: string; port?: number };
   publish(channel: string, message: string | Buffer): Promise<number>;
+  /** Any command (history's scripts); `callBuffer` answers with Buffers. */
+  call(command: string, ...args: Array<string | number | Buffer>): Promise<unknown>;
+  callBuffer(command: string, ...args: Array<string | number | Buffer>): Promise<unknown>;
   subscribe(...channels: string[]): Promise<unknown>;
   unsubscribe(...channels: string[]): Promise<unknown>;
   connect(): Promise<void>;
+  ping(): Promise<unknown>;
   quit(): Promise<unknown>;
   disconnect(): void;
 }
@@ -31,6 +35,7 @@ export const REDIS_DEFAULTS = {
   maxReconnectDelayMs: 2000,
   awaitPublish: false,
   commandTimeoutMs: 2000,
+  healthCheckIntervalMs: 5000,
 };
 
 /**
@@ -85,6 +90,12 @@ export function validate(options: RedisPubSubOptions): void {
     if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
       throw new ChannelsConfigurationError(REDIS_MESSAGES.badOption(key, 'a number of ms >= 0', value));
     }
+  }
+  const healthCheckIntervalMs = options.healthCheckIntervalMs;
+  if (healthCheckIntervalMs !== undefined && !(Number.isFinite(healthCheckIntervalMs) && healthCheckIntervalMs >= 0)) {
+    throw new ChannelsConfigurationError(
+      REDIS_MESSAGES.badOption('healthCheckIntervalMs', 'a number of ms >= 0 (0 turns the check off)', healthCheckIntervalMs),
+    );
   }
   const commandTimeoutMs = options.commandTimeoutMs;
   if (commandTimeoutMs !== undefined && !(Number.isFinite(commandTimeoutMs) && commandTimeoutMs > 0)) {

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ERROR_CODE, SerializationError } from '../errors/errors.js';
-import { EnvelopeError, decodeEnvelope, encodeEnvelope, isFromOrigin, newOrigin, type Origin } from './redis-envelope.js';
+import {
+  EnvelopeError,
+  decodeEnvelope,
+  decodeHistoryEnvelope,
+  encodeEnvelope,
+  encodeHistoryParts,
+  isFromOrigin,
+  newOrigin,
+  type Origin,
+} from './redis-envelope.js';
 
 const origin: Origin = { text: '0123456789abcdef', bytes: Buffer.from('0123456789abcdef', 'latin1') };
 
@@ -61,5 +70,42 @@ describe('Redis envelope', () => {
       () => encodeEnvelope(origin, 'room:1', 'ev', cyclic),
       (error: unknown) => error instanceof SerializationError && error.code === ERROR_CODE.serialization && error.cause instanceof TypeError,
     );
+  });
+
+  describe("history envelopes ('H')", () => {
+    /** What the APPEND script does with the two parts: joins them around the position. */
+    function withPosition([head, json]: [string, string], position: string): Buffer {
+      return Buffer.from(`${head}${Buffer.byteLength(position)}:${position}${json}`);
+    }
+
+    it('encodes the part before the position and the JSON apart (golden)', () => {
+      // kind H, origin, "1:0" (seq 0), "10:" + topic, "7:" + event; the script adds "11:<epoch>.<offset>".
+      assert.deepEqual(encodeHistoryParts(origin, 0, 'room:lobby', 'new_msg', { body: 'hi' }), [
+        'H0123456789abcdef1:010:room:lobby7:new_msg',
+        '{"body":"hi"}',
+      ]);
+      assert.equal(encodeHistoryParts(origin, 1234, 't', 'e', {})[0], 'H0123456789abcdef4:12341:t1:e');
+    });
+
+    it('round-trips with the position the script adds, multi-byte topics included', () => {
+      const envelope = withPosition(encodeHistoryParts(origin, 42, 'room:ü€😀', 'évé', { nested: [1, null] }), 'Xa3_9kQz-1.123');
+      assert.equal(isFromOrigin(envelope, origin), true);
+      assert.deepEqual(decodeHistoryEnvelope(envelope, null), {
+        broadcast: { topic: 'room:ü€😀', event: 'évé', payload: { nested: [1, null] }, position: 'Xa3_9kQz-1.123' },
+        epoch: 'Xa3_9kQz-1',
+        offset: 123,
+        seq: 42,
+        origin: origin.text,
+      });
+    });
+
+    it('skips the payload of an unwanted topic and refuses what is not one', () => {
+      const envelope = Buffer.from('H0123456789abcdef1:01:t1:e3:a.1{not json');
+      assert.equal(decodeHistoryEnvelope(envelope, (topic) => topic !== 't'), null);
+      assert.throws(() => decodeHistoryEnvelope(envelope, null), EnvelopeError);
+      for (const bad of ['J0123456789abcdef1:01:t1:e3:a.1{}', 'H0123456789abcdef1:01:t1:e2:.1{}', 'H0123456789abcdef1:01:t1:e3:a.x{}', 'H0123']) {
+        assert.throws(() => decodeHistoryEnvelope(Buffer.from(bad), null), EnvelopeError, bad);
+      }
+    });
   });
 });

@@ -14,6 +14,16 @@
  *
  * e.g. `J3f9c0e6a1b2d4c5e10:room:lobby7:new_msg{"body":"hi"}`
  *
+ * A broadcast on a topic that keeps history (kind 'H', JSON only) has two
+ * more fields: after the origin `seq` (`<len>:<decimal>`, the publisher's
+ * number for it, 0 unless it must skip a local sender), and after the event
+ * its `position` (`<len>:<epoch>.<offset>`), which only Redis knows: the
+ * publisher sends the part before the position and the JSON apart, and the
+ * script that gives the position joins them, stores the envelope in the
+ * topic's stream and PUBLISHes it, in one atomic step.
+ *
+ * e.g. `H3f9c0e6a1b2d4c5e1:010:room:lobby7:new_msg10:Xa3_9kQz1.7{"body":"hi"}`
+ *
  * Why this shape (bench/redis-subscription-design.ts measures it against a
  * fixed binary header and against one JSON document with base64): a JSON
  * broadcast is one JS string built around one JSON.stringify, which ioredis
@@ -30,6 +40,8 @@ import { isBinaryPayload, toBuffer, type Broadcast } from '../serializers/messag
 
 const KIND_JSON = 0x4a; // 'J'
 const KIND_BINARY = 0x42; // 'B'
+/** 'H': a broadcast on a history topic. */
+export const KIND_HISTORY = 0x48;
 const COLON = 0x3a;
 const ZERO = 0x30;
 const ORIGIN_AT = 1;
@@ -62,16 +74,19 @@ export function encodeEnvelope(origin: Origin, topic: string, event: string, pay
     bytes.copy(out, headBytes);
     return out;
   }
-  let json: string;
+  return `J${origin.text}${Buffer.byteLength(topic)}:${topic}${Buffer.byteLength(event)}:${event}${payloadJson(topic, event, payload)}`;
+}
+
+/** The payload as JSON text; throws `SerializationError` when JSON cannot carry it. */
+function payloadJson(topic: string, event: string, payload: unknown): string {
   try {
     // JSON.stringify(undefined) is undefined: it travels as null, as it would to a client.
-    json = JSON.stringify(payload) ?? 'null';
+    return JSON.stringify(payload) ?? 'null';
   } catch (error) {
     throw new SerializationError(`broadcast '${event}' on ${topic}: the payload cannot be serialised to JSON for Redis`, {
       cause: error,
     });
   }
-  return `J${origin.text}${Buffer.byteLength(topic)}:${topic}${Buffer.byteLength(event)}:${event}${json}`;
 }
 
 /** True when this envelope was published by `origin` (the node's own copy). */
@@ -131,4 +146,58 @@ function readField(message: Buffer, at: number, name: string): { start: number; 
 /** A message on our channels that is not a version-1 envelope. */
 export class EnvelopeError extends Error {
   override name = 'EnvelopeError';
+}
+
+// ── History envelopes ('H') ─────────────────────────────────────────────────
+
+/** A decoded 'H' envelope: the broadcast with its position, split, and who sent it. */
+export interface KeptEnvelope {
+  readonly broadcast: Broadcast;
+  readonly epoch: string;
+  readonly offset: number;
+  /** The publisher's number for it (0: none). */
+  readonly seq: number;
+  /** The publishing origin, as 16 hex characters. */
+  readonly origin: string;
+}
+
+/**
+ * The part of an 'H' envelope before the position, and the JSON after it.
+ * Throws `SerializationError` when the payload is not JSON-serialisable.
+ */
+export function encodeHistoryParts(origin: Origin, seq: number, topic: string, event: string, payload: unknown): [string, string] {
+  const json = payloadJson(topic, event, payload);
+  const number = `${seq}`;
+  return [`H${origin.text}${number.length}:${number}${Buffer.byteLength(topic)}:${topic}${Buffer.byteLength(event)}:${event}`, json];
+}
+
+/**
+ * Decodes an 'H' envelope; null without decoding the payload when
+ * `wanted(topic)` is false. Throws `EnvelopeError` when it is not one.
+ */
+export function decodeHistoryEnvelope(message: Buffer, wanted: ((topic: string) => boolean) | null): KeptEnvelope | null {
+  if (message[0] !== KIND_HISTORY || message.length < FIELDS_AT) throw new EnvelopeError('not a history envelope');
+  const seqField = readField(message, FIELDS_AT, 'seq');
+  const topicField = readField(message, seqField.end, 'topic');
+  const topic = message.toString('utf8', topicField.start, topicField.end);
+  if (wanted !== null && !wanted(topic)) return null;
+  const eventField = readField(message, topicField.end, 'event');
+  const positionField = readField(message, eventField.end, 'position');
+  const position = message.toString('latin1', positionField.start, positionField.end);
+  const dot = position.lastIndexOf('.');
+  const offset = Number(position.slice(dot + 1));
+  if (dot <= 0 || !Number.isSafeInteger(offset)) throw new EnvelopeError('bad position');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(message.toString('utf8', positionField.end));
+  } catch (error) {
+    throw new EnvelopeError('the payload is not JSON', { cause: error });
+  }
+  return {
+    broadcast: { topic, event: message.toString('utf8', eventField.start, eventField.end), payload, position },
+    epoch: position.slice(0, dot),
+    offset,
+    seq: Number(message.toString('latin1', seqField.start, seqField.end)),
+    origin: message.toString('latin1', ORIGIN_AT, ORIGIN_AT + ORIGIN_CHARS),
+  };
 }

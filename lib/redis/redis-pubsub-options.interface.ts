@@ -99,7 +99,8 @@ export interface RedisPubSubOptions {
    * Either way a broadcast made while Redis is down rejects at once with
    * `PubSubUnavailableError` and goes nowhere; with false, a PUBLISH lost
    * with its connection after it was written is only logged (the outage
-   * itself is logged once).
+   * itself is logged once) and counted (`RedisPubSub.stats.publishesLost`,
+   * the `nestjs-channels:publish_lost` telemetry event).
    * @default false
    */
   awaitPublish?: boolean;
@@ -116,6 +117,20 @@ export interface RedisPubSubOptions {
    * @default 2000
    */
   commandTimeoutMs?: number;
+  /**
+   * How often, in ms, each connection RedisPubSub created (and the
+   * subscriber duplicate of a given `client`) sends PING while it is ready.
+   * A connection nobody has asked anything (an idle subscriber) would not
+   * notice a Redis that stopped answering, or a link that died without a
+   * reset; a PING left unanswered for `commandTimeoutMs` drops it like any
+   * hung connection. So a half-open connection is noticed within
+   * `healthCheckIntervalMs + commandTimeoutMs` (7 s at the defaults): the
+   * outage is logged, `isConnected` turns false and reconnection starts.
+   * Not applied to a `Cluster` (its nodes keep their own options). `0` turns
+   * the check off (then only TCP keepalive notices a dead link, after minutes).
+   * @default 5000
+   */
+  healthCheckIntervalMs?: number;
   /**
    * Extra ioredis options for the connections RedisPubSub creates (e.g.
    * `sentinels`, `connectionName`, `connectTimeout`). The ones that make

@@ -29,6 +29,12 @@
  * Other nodes see a JSON payload as JSON.parse(JSON.stringify(payload))
  * (what a client would see) and a binary payload as a Buffer.
  *
+ * Topics whose channel asks for history go another way (redis-history.ts):
+ * a script stores each broadcast in the topic's stream with its position and
+ * publishes it in one step, and every node, the publisher too, delivers it
+ * from its subscriber connection in position order, filling any hole from
+ * the stream. Those broadcasts are not lost by a node's reconnect.
+ *
  * Faults: the connections reconnect with backoff; when either is lost the
  * outage is logged once, broadcasts are refused, local delivery and joins go
  * on; when both are back and every topic with local subscribers is
@@ -38,12 +44,15 @@ import { hostname } from 'node:os';
 import { Logger } from '@nestjs/common';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import { describe } from '../channels.messages.js';
-import { ChannelsConfigurationError, PubSubUnavailableError } from '../errors/errors.js';
+import { ChannelsConfigurationError, PubSubUnavailableError, SerializationError } from '../errors/errors.js';
+import { HISTORY_MESSAGES } from '../history/history.messages.js';
+import type { HistoryPolicy, HistoryPosition, HistoryPubSub, HistoryRead } from '../history/history.types.js';
 import { observe } from '../errors/observe.js';
 import { LocalSubscriptions } from '../pubsub/local-subscriptions.js';
 import { PubSub } from '../pubsub/pubsub.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
-import type { Broadcast } from '../serializers/message.js';
+import { isBinaryPayload, type Broadcast } from '../serializers/message.js';
+import { channels as telemetry, type PublishLostEvent } from '../telemetry/telemetry.js';
 import {
   REDIS_DEFAULTS as DEFAULTS,
   describeWhere,
@@ -56,7 +65,8 @@ import {
   validate,
   type Connection,
 } from './redis-connection.js';
-import { decodeEnvelope, encodeEnvelope, isFromOrigin, newOrigin } from './redis-envelope.js';
+import { decodeEnvelope, encodeEnvelope, isFromOrigin, KIND_HISTORY, newOrigin } from './redis-envelope.js';
+import { RedisHistory } from './redis-history.js';
 import type { RedisPubSubOptions, RedisSubscriptionMode } from './redis-pubsub-options.interface.js';
 import { REDIS_MESSAGES } from './redis.messages.js';
 
@@ -66,6 +76,28 @@ const RESUBSCRIBE_BATCH = 1000;
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
+ * Counters of one RedisPubSub since it was created (`RedisPubSub.stats`).
+ *
+ * @publicApi
+ */
+export interface RedisPubSubStats {
+  /** PUBLISHes written to Redis (one per broadcast made while Redis was available). */
+  readonly published: number;
+  /**
+   * PUBLISHes written that Redis never confirmed: the connection was lost,
+   * or taken for hung, first. Other nodes may or may not have received them.
+   * With `awaitPublish: true` the broadcast's caller also saw the rejection.
+   */
+  readonly publishesLost: number;
+  /** Broadcasts refused at once because Redis was unavailable (they went nowhere). */
+  readonly broadcastsRefused: number;
+  /** Times Redis was found unavailable: lost, or not there at start-up (the outage log lines). */
+  readonly outages: number;
+  /** Health-check PINGs that failed (unanswered within `commandTimeoutMs`, or lost with their connection). */
+  readonly healthChecksFailed: number;
+}
+
+/**
  * A PubSub whose broadcasts reach every node connected to the same Redis
  * under the same `keyPrefix`.
  *
@@ -73,7 +105,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * ChannelsModule.forRoot({ pubsub: new RedisPubSub({ url: process.env.REDIS_URL, keyPrefix: 'chat:' }) })
  * @publicApi
  */
-export class RedisPubSub extends PubSub {
+export class RedisPubSub extends PubSub implements HistoryPubSub {
   readonly node: string;
   /** How this node subscribes (see `RedisSubscriptionMode`). */
   readonly subscriptionMode: RedisSubscriptionMode;
@@ -83,6 +115,9 @@ export class RedisPubSub extends PubSub {
   private readonly logger = new Logger('RedisPubSub');
   private readonly subscriptions = new LocalSubscriptions();
   private readonly origin = newOrigin();
+  private readonly keyPrefix: string;
+  /** Topic history, once a channel asks for it. */
+  private history: RedisHistory | null = null;
   private readonly options: RedisPubSubOptions;
   private readonly topicPrefix: string;
   private readonly groupChannel: string;
@@ -91,6 +126,15 @@ export class RedisPubSub extends PubSub {
   private readonly maxReconnectDelayMs: number;
   private readonly awaitPublish: boolean;
   private readonly commandTimeoutMs: number;
+  private readonly healthCheckIntervalMs: number;
+  private healthTimer: NodeJS.Timeout | null = null;
+  /** Connections with a health-check PING in flight: never more than one each. */
+  private readonly pinging = new Set<Connection>();
+  private published = 0;
+  private publishesLost = 0;
+  private broadcastsRefused = 0;
+  private outages = 0;
+  private healthChecksFailed = 0;
 
   private publisher: Connection | null = null;
   private subscriber: Connection | null = null;
@@ -119,6 +163,7 @@ export class RedisPubSub extends PubSub {
     this.node = options.node ?? `${hostname()}:${process.pid}`;
     this.subscriptionMode = options.subscriptionMode ?? DEFAULTS.subscriptionMode;
     const keyPrefix = options.keyPrefix ?? DEFAULTS.keyPrefix;
+    this.keyPrefix = keyPrefix;
     // Distinct suffixes keep a topic channel from ever colliding with the group channel.
     this.topicPrefix = `${keyPrefix}t:`;
     this.groupChannel = `${keyPrefix}all`;
@@ -127,7 +172,19 @@ export class RedisPubSub extends PubSub {
     this.maxReconnectDelayMs = options.maxReconnectDelayMs ?? DEFAULTS.maxReconnectDelayMs;
     this.awaitPublish = options.awaitPublish ?? DEFAULTS.awaitPublish;
     this.commandTimeoutMs = options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs;
+    this.healthCheckIntervalMs = options.healthCheckIntervalMs ?? DEFAULTS.healthCheckIntervalMs;
     this.where = describeWhere(options);
+  }
+
+  /** What this node has published, lost and refused so far (a snapshot). */
+  get stats(): RedisPubSubStats {
+    return {
+      published: this.published,
+      publishesLost: this.publishesLost,
+      broadcastsRefused: this.broadcastsRefused,
+      outages: this.outages,
+      healthChecksFailed: this.healthChecksFailed,
+    };
   }
 
   /** The Redis channel a broadcast on `topic` is published to. */
@@ -171,6 +228,7 @@ export class RedisPubSub extends PubSub {
       throw new PubSubUnavailableError(REDIS_MESSAGES.startupTimeout(this.where, this.connectTimeoutMs));
     }
     this.reportedDown = true;
+    this.outages++;
     this.downSince = startedAt;
     this.logger.error(REDIS_MESSAGES.startupOutage(this.where, this.node, this.connectTimeoutMs, this.lastError));
   }
@@ -179,7 +237,9 @@ export class RedisPubSub extends PubSub {
   override async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.healthTimer !== null) clearInterval(this.healthTimer);
     this.wakeWaiters();
+    this.history?.close();
     const publisher = this.publisher;
     const subscriber = this.subscriber;
     const quitting: Promise<void>[] = [];
@@ -199,6 +259,11 @@ export class RedisPubSub extends PubSub {
 
   subscribe(topic: string, subscriber: Subscriber): void | Promise<void> {
     const first = this.subscriptions.add(topic, subscriber);
+    const kept = this.history?.policy(topic) ?? null;
+    if (kept !== null) {
+      const subscribing = first && this.subscriptionMode === 'per-topic' ? this.subscribeOnRedis(topic) : undefined;
+      return this.history!.subscribed(topic, kept, subscribing);
+    }
     if (this.subscriptionMode !== 'per-topic') return undefined;
     // A later subscriber of a topic whose SUBSCRIBE is in flight waits for the same confirmation.
     if (!first) return this.pending.get(topic);
@@ -207,6 +272,7 @@ export class RedisPubSub extends PubSub {
 
   unsubscribe(topic: string, subscriber: Subscriber): void | Promise<void> {
     const last = this.subscriptions.remove(topic, subscriber);
+    if (last) this.history?.unsubscribed(topic);
     if (!last || this.subscriptionMode !== 'per-topic') return undefined;
     // The next first subscriber must send its own SUBSCRIBE, after this UNSUBSCRIBE.
     this.pending.delete(topic);
@@ -219,6 +285,10 @@ export class RedisPubSub extends PubSub {
   /** Every promise it returns is observed: a rejection nobody awaits is logged, never an unhandled rejection. */
   broadcast(topic: string, event: string, payload: unknown, from: Subscriber | null = null): Promise<void> {
     if (this.publisher === null || this.closed) return this.refused(topic, new PubSubUnavailableError(REDIS_MESSAGES.closed()));
+    if (this.history !== null) {
+      const kept = this.history.policy(topic);
+      if (kept !== null) return this.broadcastKept(topic, event, payload, from, kept);
+    }
     const publisher = this.publisher.isCluster ? this.clusterNode() : this.publisher;
     // A state check, not the offline queue: while Redis is away a broadcast fails now rather than
     // waiting, and then goes nowhere, not even here (as Phoenix.PubSub.broadcast).
@@ -233,6 +303,7 @@ export class RedisPubSub extends PubSub {
     }
     this.subscriptions.dispatch({ topic, event, payload }, from);
     const publishing = publisher.publish(this.channelFor(topic), envelope);
+    this.published++;
     if (this.awaitPublish) return observe(publishing.then(ignore, this.onPublishFailed), this.logger, 'RedisPubSub broadcast', topic);
     // Written on a ready connection, in order with this node's other broadcasts: the caller goes on
     // (see the awaitPublish option); a loss after this point is the outage, which is logged once.
@@ -245,7 +316,55 @@ export class RedisPubSub extends PubSub {
     return RESOLVED;
   }
 
+  // ── History (HistoryPubSub) ──────────────────────────────────────────────
+
+  useHistory(policy: HistoryPolicy): void {
+    this.history = new RedisHistory(policy, {
+      subscriptions: this.subscriptions,
+      logger: this.logger,
+      origin: this.origin,
+      where: this.where,
+      keyPrefix: this.keyPrefix,
+      scriptConnection: () => (this.closed || this.publisher?.status !== 'ready' ? null : this.publisher),
+    });
+  }
+
+  readHistory(topic: string, since: HistoryPosition | null): Promise<HistoryRead> {
+    const kept = this.history?.policy(topic) ?? null;
+    if (kept === null) return Promise.reject(new Error(HISTORY_MESSAGES.notKept(topic)));
+    return this.history!.read(topic, kept, since);
+  }
+
+  /**
+   * A broadcast on a history topic: stored and published by one script;
+   * delivered here, as on every node, when it comes back from Redis. With
+   * `awaitPublish` the promise settles with the script; without, once it is
+   * written (a failure then is only logged).
+   */
+  private broadcastKept(topic: string, event: string, payload: unknown, from: Subscriber | null, kept: { size: number; ttlMs: number }): Promise<void> {
+    const publisher = this.publisher!;
+    if (publisher.status !== 'ready') return this.refused(topic, new PubSubUnavailableError(REDIS_MESSAGES.unavailable(this.where)));
+    if (isBinaryPayload(payload)) return this.refused(topic, new SerializationError(HISTORY_MESSAGES.binary(event, topic)));
+    let appending: Promise<void>;
+    try {
+      appending = this.history!.append(publisher, topic, kept, event, payload, from, this.channelFor(topic));
+    } catch (error) {
+      return this.refused(topic, error);
+    }
+    if (this.awaitPublish) return observe(appending, this.logger, 'RedisPubSub broadcast', topic);
+    appending.catch(this.onUnconfirmedAppendFailed);
+    return RESOLVED;
+  }
+
+  private readonly onUnconfirmedAppendFailed = (error: unknown): void => {
+    // Lost with the connection: the outage is logged once. Refused by Redis (e.g. out of memory): say so.
+    const cause = (error as { cause?: unknown })?.cause;
+    if (isReplyError(cause)) this.logger.warn(describe(error));
+    else this.logger.debug(describe(error));
+  };
+
   private refused(topic: string, error: unknown): Promise<void> {
+    this.broadcastsRefused++;
     return observe(Promise.reject(error), this.logger, 'RedisPubSub broadcast', topic);
   }
 
@@ -291,6 +410,36 @@ export class RedisPubSub extends PubSub {
     // subscriber's 'ready' runs refresh()), or lazy, or reconnecting on its own.
     if (publisher.status === 'wait') publisher.connect().catch(this.onConnectFailed);
     subscriber.connect().catch(this.onConnectFailed);
+    if (this.healthCheckIntervalMs > 0) {
+      this.healthTimer = setInterval(this.checkHealth, this.healthCheckIntervalMs);
+      this.healthTimer.unref();
+    }
+  }
+
+  /**
+   * PINGs each standalone connection of ours that is ready. The PING is a
+   * command waiting for an answer, so a connection that receives nothing
+   * for `commandTimeoutMs` after it is dropped (`socketTimeout`, see
+   * `hangTimeouts`) and reconnected, and the outage logged: an idle
+   * subscriber connection to a hung Redis or over a dead link is noticed too.
+   */
+  private readonly checkHealth = (): void => {
+    if (this.closed) return;
+    if (this.ownsPublisher) this.ping(this.publisher);
+    this.ping(this.subscriber);
+  };
+
+  private ping(connection: Connection | null): void {
+    if (connection === null || connection.isCluster || connection.status !== 'ready' || this.pinging.has(connection)) return;
+    this.pinging.add(connection);
+    connection.ping().then(
+      () => this.pinging.delete(connection),
+      (error: unknown) => {
+        this.pinging.delete(connection);
+        this.healthChecksFailed++;
+        this.logger.debug(`health-check PING to Redis at ${this.where} failed: ${describe(error)}`);
+      },
+    );
   }
 
   private create(): Connection {
@@ -357,6 +506,8 @@ export class RedisPubSub extends PubSub {
         this.resubscribed = true;
         this.resubscribedTopics = topicCount;
         this.refresh();
+        // What was published while this connection was away is in the streams.
+        this.history?.resume();
       },
       (error: unknown) => {
         if (isReplyError(error)) this.logger.error(`re-subscribing on Redis at ${this.where} failed: ${describe(error)}`);
@@ -390,12 +541,22 @@ export class RedisPubSub extends PubSub {
   };
 
   private readonly onPublishFailed = (error: unknown): never => {
+    this.publishLost(error);
     throw new PubSubUnavailableError(REDIS_MESSAGES.publishFailed(this.where), { cause: error });
   };
 
   private readonly onUnconfirmedPublishFailed = (error: unknown): void => {
+    this.publishLost(error);
     this.logger.debug(`a PUBLISH written before the connection failed was lost: ${describe(error)}`);
   };
+
+  /** Counts a PUBLISH lost after it was written (`stats.publishesLost`) and tells telemetry. */
+  private publishLost(error: unknown): void {
+    this.publishesLost++;
+    if (!telemetry.publishLost.hasSubscribers) return;
+    const event: PublishLostEvent = { node: this.node, lost: this.publishesLost, error };
+    telemetry.publishLost.publish(event);
+  }
 
   private readonly onUnsubscribeFailed = (error: unknown): void => {
     // Lost with the connection (the reconnect re-subscribes local topics only) or refused: either way
@@ -408,6 +569,11 @@ export class RedisPubSub extends PubSub {
   private readonly wanted = (topic: string): boolean => this.subscriptions.has(topic);
 
   private readonly onMessage = (channel: Buffer, message: Buffer): void => {
+    // History broadcasts are delivered from here on every node, their publisher's included.
+    if (message[0] === KIND_HISTORY && this.history !== null) {
+      this.history.receive(message, channel);
+      return;
+    }
     // Our own copy: broadcast() dispatched it locally already.
     if (isFromOrigin(message, this.origin)) return;
     let broadcast: Broadcast | null;
@@ -456,6 +622,7 @@ export class RedisPubSub extends PubSub {
     } else if (this.wasUp) {
       this.wasUp = false;
       this.reportedDown = true;
+      this.outages++;
       this.downSince = Date.now();
       this.logger.error(REDIS_MESSAGES.outage(this.where, this.node, this.lastError));
       this.notifyConnection(false);

@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { ChannelSocket } from '../channel/channel-socket.js';
+import type { ResolvedHistoryOptions } from '../history/history.types.js';
 import type { ChannelOptions } from '../interfaces/channels-module-options.interface.js';
 import type { TopicPattern } from './topic-matcher.js';
 
@@ -47,7 +48,9 @@ export interface ChannelDefinition {
   readonly type: Type<object>;
   readonly name: string;
   readonly topic: TopicPattern;
-  readonly options: Required<ChannelOptions>;
+  readonly options: Required<Omit<ChannelOptions, 'history'>>;
+  /** `@Channel(…, { history })`, validated; null for a channel without history. */
+  readonly history: ResolvedHistoryOptions | null;
   readonly join: ChannelHandler;
   readonly handleIn: ReadonlyMap<string, ChannelHandler>;
   /** `@HandleIn('ctl:*')` handlers, longest prefix first; empty when there are none. */

@@ -12,6 +12,7 @@ import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js'
 import { DEFAULTS } from '../channels.constants.js';
 import { MESSAGES } from '../channels.messages.js';
 import { ChannelsConfigurationError } from '../errors/errors.js';
+import { resolveHistoryOptions } from '../history/history-options.js';
 import type { ChannelDefinition, ChannelHandler, PrefixHandler } from './channel-definition.js';
 import { channelFactory, contextIdOf } from './channel-factory.js';
 import { ChannelContextCreator, HANDLE_IN_ARGS, JOIN_ARGS, type PositionalArgs } from './channel-context-creator.js';
@@ -94,6 +95,8 @@ export class ChannelExplorer {
     const before = problems.length;
     const topic = compileTopicPattern(metadata.pattern);
     if (typeof topic === 'string') problems.push(`${name}: ${topic}`);
+    const history = resolveHistoryOptions(metadata.options.history);
+    if (typeof history === 'string') problems.push(`${name}: ${history}`);
 
     let join: string | null = null;
     let handleInfo: string | null = null;
@@ -155,7 +158,15 @@ export class ChannelExplorer {
     }
     const create = channelFactory(wrapper);
     if (typeof create === 'string') problems.push(`${name}: cannot build its instances: ${create}`);
-    if (problems.length > before || typeof topic === 'string' || join === null || typeof create === 'string') return null;
+    if (
+      problems.length > before ||
+      typeof topic === 'string' ||
+      typeof history === 'string' ||
+      join === null ||
+      typeof create === 'string'
+    ) {
+      return null;
+    }
 
     // ── How each handler is called ──
     let slots = 0;
@@ -193,6 +204,7 @@ export class ChannelExplorer {
         logJoin: metadata.options.logJoin ?? DEFAULTS.logJoin,
         logHandleIn: metadata.options.logHandleIn ?? DEFAULTS.logHandleIn,
       },
+      history,
       join: joinHandler,
       handleIn: inHandlers,
       handleInPrefixes: prefixHandlers,

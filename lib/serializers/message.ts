@@ -16,11 +16,18 @@ export interface Message {
   readonly payload: unknown;
 }
 
-/** A broadcast as the PubSub carries it: no refs. */
+/**
+ * A broadcast as the PubSub carries it: no refs. On a topic that keeps
+ * history it has a `position`, `"<epoch>.<offset>"`, given once by the
+ * PubSub; it travels in the ref slot of the frame. Absent elsewhere, so
+ * what `@HandleInfo` and `ChannelsEndpoint.subscribe` listeners receive on
+ * other topics is `{ topic, event, payload }` as before.
+ */
 export interface Broadcast<T = unknown> {
   readonly topic: string;
   readonly event: string;
   readonly payload: T;
+  readonly position?: string | null;
 }
 
 /** True when the payload travels as a binary frame (PROTOCOL.md 2.5). */

@@ -36,6 +36,10 @@ export interface Serializer {
   /** A `phx_reply`; a binary response becomes a kind-1 frame. Throws `SerializationError`. */
   encodeReply(joinRef: Ref, ref: Ref, topic: string, status: string, response: unknown): OutFrame;
 
-  /** A fastlaned broadcast: join_ref and ref null; binary becomes a kind-2 frame. Throws `SerializationError`. */
-  encodeBroadcast(topic: string, event: string, payload: unknown): OutFrame;
+  /**
+   * A fastlaned broadcast: join_ref null, and ref null too unless the
+   * broadcast has a history position, which goes in the ref slot (`ref`).
+   * Binary becomes a kind-2 frame, which has no ref slot. Throws `SerializationError`.
+   */
+  encodeBroadcast(topic: string, event: string, payload: unknown, ref?: Ref): OutFrame;
 }

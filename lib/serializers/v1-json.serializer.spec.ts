@@ -188,6 +188,14 @@ describe('V1JsonSerializer', () => {
       assert.equal(frame, '{"topic":"room:1","event":"new_msg","payload":{"body":"hi"},"ref":null}');
     });
 
+    it('encodes a broadcast with a history position as its "ref", and a null one as before', () => {
+      assert.equal(
+        v1.encodeBroadcast('room:1', 'new_msg', { body: 'hi' }, 'Xa3_9kQz1.7'),
+        '{"topic":"room:1","event":"new_msg","payload":{"body":"hi"},"ref":"Xa3_9kQz1.7"}',
+      );
+      assert.equal(v1.encodeBroadcast('room:1', 'new_msg', { body: 'hi' }, null), v1.encodeBroadcast('room:1', 'new_msg', { body: 'hi' }));
+    });
+
     it('echoes refs with the JSON type the client used (P-40)', () => {
       assert.equal(parseV1(v1.encodeReply(null, 7, 't', 'ok', {})).ref, 7);
       assert.equal(parseV1(v1.encodeReply(null, 'abc', 't', 'ok', {})).ref, 'abc');

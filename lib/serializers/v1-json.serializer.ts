@@ -120,8 +120,11 @@ export class V1JsonSerializer implements Serializer {
     });
   }
 
-  /** A broadcast as `{topic, event, payload, "ref": null}`. A binary payload throws `SerializationError`. */
-  encodeBroadcast(topic: string, event: string, payload: unknown): string {
+  /**
+   * A broadcast as `{topic, event, payload, "ref": null}`, with its history
+   * position as `ref` when it has one. A binary payload throws `SerializationError`.
+   */
+  encodeBroadcast(topic: string, event: string, payload: unknown, ref: Ref = null): string {
     if (isBinaryPayload(payload)) {
       throw new SerializationError(
         `cannot broadcast a binary payload for "${event}" to a V1 connection: V1 has no binary frames`,
@@ -130,7 +133,7 @@ export class V1JsonSerializer implements Serializer {
     if (payload === undefined) {
       throw new SerializationError(`cannot broadcast "${event}" with an undefined payload`);
     }
-    return stringify({ topic, event, payload, ref: null });
+    return stringify({ topic, event, payload, ref });
   }
 }
 

@@ -298,6 +298,14 @@ describe('V2JsonSerializer', () => {
       );
     });
 
+    it('puts a history position in the ref slot of a broadcast, and a null one gives the frame of P-42', () => {
+      assert.equal(
+        v2.encodeBroadcast('room:1', 'new_msg', { body: 'hi' }, 'Xa3_9kQz1.7'),
+        '[null,"Xa3_9kQz1.7","room:1","new_msg",{"body":"hi"}]',
+      );
+      assert.equal(v2.encodeBroadcast('room:1', 'new_msg', { body: 'hi' }, null), '[null,null,"room:1","new_msg",{"body":"hi"}]');
+    });
+
     it('refuses push and broadcast payloads that are not objects (PROTOCOL.md 2.3)', () => {
       for (const payload of [[1], 'text', 42, true, null, undefined]) {
         assertSerializationError(() => v2.encodeMessage('1', null, 't', 'e', payload), /must be an object or binary/);
@@ -348,6 +356,8 @@ describe('V2JsonSerializer', () => {
       const expected = hex('02 05 05 74 6F 70 69 63 65 76 65 6E 74 65 66 67');
       assert.equal(expected.length, 16);
       assert.deepEqual(v2.encodeBroadcast('topic', 'event', efg), expected);
+      // Kind 2 has no ref slot: a position cannot ride on it.
+      assert.deepEqual(v2.encodeBroadcast('topic', 'event', efg, 'Xa3_9kQz1.7'), expected);
     });
 
     it('encodes the reply to the phoenix.js upload example of PROTOCOL.md 2.5', () => {

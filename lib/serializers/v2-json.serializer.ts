@@ -96,16 +96,18 @@ export class V2JsonSerializer implements Serializer {
   }
 
   /**
-   * A fastlaned broadcast, `[null, null, topic, event, payload]` (P-42), or a
-   * kind-2 frame when the payload is binary (P-52). Non-binary payloads must
-   * be JSON objects (PROTOCOL.md 2.3). Throws `SerializationError`.
+   * A fastlaned broadcast, `[null, null, topic, event, payload]` (P-42), or
+   * `[null, "<epoch>.<offset>", topic, event, payload]` when it has a history
+   * position (`ref`), or a kind-2 frame when the payload is binary (P-52):
+   * that frame has no ref slot, so a position cannot ride on it. Non-binary
+   * payloads must be JSON objects (PROTOCOL.md 2.3). Throws `SerializationError`.
    */
-  encodeBroadcast(topic: string, event: string, payload: unknown): string | Buffer {
+  encodeBroadcast(topic: string, event: string, payload: unknown, ref: Ref = null): string | Buffer {
     if (isBinaryPayload(payload)) {
       return binaryFrame(KIND_BROADCAST, 'broadcast', BROADCAST_FIELDS, [topic, event], toBuffer(payload));
     }
     assertObjectPayload(payload, 'broadcast', event);
-    return stringify([null, null, topic, event, payload]);
+    return stringify([null, ref, topic, event, payload]);
   }
 }
 

@@ -7,6 +7,8 @@
  * 503 when `connect` did not settle in time.
  */
 import { Logger, type LogLevel } from '@nestjs/common';
+import { parseCookie } from 'cookie';
+import type { IncomingHttpHeaders } from 'node:http';
 import qs from 'qs';
 import { MESSAGES, describe, describeParams } from '../channels.messages.js';
 import { Returned } from '../channel/results.js';
@@ -15,6 +17,7 @@ import type { ConnectInfo, SocketHandler } from '../interfaces/socket-handler.in
 import type { EnhancedCall } from '../registry/channel-definition.js';
 import { negotiateSerializer } from '../serializers/negotiate.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
+import { channels as telemetry, type ConnectEvent } from '../telemetry/telemetry.js';
 import { SocketState } from './socket-state.js';
 
 export type ConnectOutcome =
@@ -33,6 +36,14 @@ export function parseConnectParams(query: string): Record<string, any> {
 
 /** `connect` did not settle within `connectTimeout`. */
 const TIMED_OUT: unique symbol = Symbol('TIMED_OUT');
+
+const NO_COOKIES: Readonly<Record<string, string | undefined>> = Object.freeze(Object.create(null));
+
+/** The `Cookie` header's cookies (`ConnectInfo.cookies`), parsed by the `cookie` package. */
+export function parseCookies(headers: IncomingHttpHeaders): Readonly<Record<string, string | undefined>> {
+  const header = headers.cookie;
+  return header === undefined || header === '' ? NO_COOKIES : parseCookie(header);
+}
 
 export class SocketAcceptor {
   private readonly handlerName: string;
@@ -54,6 +65,7 @@ export class SocketAcceptor {
     const negotiated = negotiateSerializer(params.vsn, this.options.serializers);
     if ('error' in negotiated) {
       logger.warn(`refusing connection to ${this.handlerName}: ${negotiated.message}`);
+      this.publish(false, null, params, info, startedAt, null);
       return { accepted: false, reason: negotiated.message, status: 403 };
     }
     const state = new SocketState();
@@ -66,6 +78,7 @@ export class SocketAcceptor {
       }
       if (verdict === TIMED_OUT) {
         logger.error(MESSAGES.connectTimedOut(this.handlerName, this.options.connectTimeoutMs, info.peerData.address, info.transport));
+        this.publish(false, null, params, info, startedAt, null);
         return { accepted: false, reason: 'connect timed out', status: 503 };
       }
       if (verdict !== true) return this.refuse(`connect returned ${describe(verdict)}`, params, info, startedAt);
@@ -84,6 +97,7 @@ export class SocketAcceptor {
       }
     }
     this.log(`CONNECTED TO ${this.handlerName}`, negotiated.serializer, params, info, startedAt);
+    this.publish(true, negotiated.serializer, params, info, startedAt, state.id);
     return { accepted: true, serializer: negotiated.serializer, state };
   }
 
@@ -117,7 +131,31 @@ export class SocketAcceptor {
   private refuse(why: string, params: Record<string, any>, info: ConnectInfo, startedAt: number): ConnectOutcome {
     logger.warn(`REFUSED CONNECTION TO ${this.handlerName} (${why}) from ${info.peerData.address}`);
     this.log(`REFUSED CONNECTION TO ${this.handlerName}`, null, params, info, startedAt);
+    this.publish(false, null, params, info, startedAt, null);
     return { accepted: false, reason: why, status: 403 };
+  }
+
+  /** The `connect` telemetry event, built only when someone listens. */
+  private publish(
+    accepted: boolean,
+    serializer: Serializer | null,
+    params: Record<string, any>,
+    info: ConnectInfo,
+    startedAt: number,
+    socketId: string | null,
+  ): void {
+    if (!telemetry.connect.hasSubscribers) return;
+    const event: ConnectEvent = {
+      durationMs: performance.now() - startedAt,
+      result: accepted ? 'ok' : 'error',
+      transport: info.transport,
+      vsn: serializer?.vsn ?? null,
+      handler: this.handlerName,
+      socketId,
+      params,
+      info,
+    };
+    telemetry.connect.publish(event);
   }
 
   private log(

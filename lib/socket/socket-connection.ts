@@ -8,17 +8,20 @@
  * `Transport.close`.
  */
 import { Logger } from '@nestjs/common';
-import { CLOSE_CODE, REASON, WIRE } from '../channels.constants.js';
+import { CLOSE_CODE, DEFAULTS, REASON, WIRE } from '../channels.constants.js';
 import { MESSAGES, describe, stackOf } from '../channels.messages.js';
 import type { ChannelConnection } from '../channel/channel-connection.interface.js';
 import { ChannelServer, type TerminateReason } from '../channel/channel-server.js';
+import { bucketFor, type TokenBucket } from '../channel/token-bucket.js';
 import type { ResolvedChannelsOptions } from '../interfaces/channels-module-options.interface.js';
 import type { FastlaneCache, SharedFrame } from '../pubsub/fastlane.js';
 import type { PubSub } from '../pubsub/pubsub.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
 import type { ChannelRegistry } from '../registry/channel.registry.js';
-import type { Broadcast, Message } from '../serializers/message.js';
+import type { Broadcast, Message, Ref } from '../serializers/message.js';
+import { exceedsBytes } from '../serializers/byte-size.js';
 import type { OutFrame, Serializer } from '../serializers/serializer.interface.js';
+import { publishLimit, type LimitAction, type LimitName } from '../telemetry/telemetry.js';
 import type { SocketState } from './socket-state.js';
 import type { Transport } from './transport.interface.js';
 
@@ -61,13 +64,30 @@ export class SocketConnection implements ChannelConnection {
   private held: Message[] | null = null;
   /** Called once `held` is released (or the connection ends). */
   private releaseWaiters: Array<() => void> | null = null;
+  /** `maxJoinsPerSecond`; null when unlimited. */
+  private readonly joinBucket: TokenBucket | null;
+  /**
+   * Message budgets of channels that ended less than a second's refill ago,
+   * by topic: a client that leaves and rejoins (or joins again) gets the
+   * budget it left with, not a full one. At most `maxChannelsPerSocket`.
+   */
+  private spentBuckets: Map<string, TokenBucket> | null = null;
+  /** Client messages waiting in this connection's mailboxes for their handler (`maxPendingReplies`). */
+  private pendingReplies = 0;
+  /** When a limit was last logged for this connection, and how many hits went unlogged since. */
+  private limitLoggedAt = Number.NEGATIVE_INFINITY;
+  private limitsUnlogged = 0;
+  /** When a join of an unmatched topic was last logged for this connection (the same interval). */
+  private unmatchedLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly mount: MountContext,
     readonly serializer: Serializer,
     private readonly state: SocketState,
     readonly transport: Transport,
-  ) {}
+  ) {
+    this.joinBucket = bucketFor(mount.options.maxJoinsPerSecond, this.lastFrameAt);
+  }
 
   get assigns(): Readonly<Record<string, any>> {
     return this.state.assigns;
@@ -95,6 +115,10 @@ export class SocketConnection implements ChannelConnection {
 
   get peer(): string {
     return this.transport.peer;
+  }
+
+  get transportName(): string {
+    return this.transport.name;
   }
 
   /** Joined (or joining) topics, for tests and diagnostics. */
@@ -185,6 +209,7 @@ export class SocketConnection implements ChannelConnection {
       void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.internalError, 'malformed message');
       return;
     }
+    if (message.event === WIRE.join && this.joinTooLarge(message, data)) return;
     const held = this.held;
     if (held !== null && !isHeartbeat(message)) {
       if (held.length >= this.mount.options.maxQueuedMessages) {
@@ -222,7 +247,7 @@ export class SocketConnection implements ChannelConnection {
       // A non-null join_ref must equal the stored one exactly; otherwise the frame is stale and dropped (P-31).
       if (joinRef !== null && joinRef !== channel.storedJoinRef) return;
       if (event === WIRE.leave) channel.leave(ref);
-      else channel.handleIn(event, message.payload, ref);
+      else if (this.admitsMessage(channel, ref)) channel.handleIn(event, message.payload, ref);
       return;
     }
     if (event === WIRE.leave) {
@@ -241,24 +266,112 @@ export class SocketConnection implements ChannelConnection {
     const { topic, joinRef, ref } = message;
     const definition = this.mount.registry.match(topic);
     if (definition === undefined) {
-      this.mount.unmatchedJoin(topic);
+      // Logged once per interval per connection: a client cannot turn a flood of such joins into one of log lines.
+      if (this.lastFrameAt - this.unmatchedLoggedAt >= DEFAULTS.limitLogIntervalMs) {
+        this.unmatchedLoggedAt = this.lastFrameAt;
+        this.mount.unmatchedJoin(topic);
+      }
       this.write(this.serializer.encodeReply(null, ref, topic, 'error', { reason: REASON.unmatchedTopic }));
       return;
     }
-    if (previous === null && this.channels.size >= this.mount.options.maxChannelsPerSocket) {
-      logger.error(
-        `${this.peer} has joined ${this.channels.size} channels, the limit (maxChannelsPerSocket); refusing ${topic}`,
-      );
-      this.write(this.serializer.encodeReply(joinRef, ref, topic, 'error', { reason: REASON.tooManyChannels }));
+    const options = this.mount.options;
+    if (previous === null && this.channels.size >= options.maxChannelsPerSocket) {
+      this.refuseJoin(message, 'maxChannelsPerSocket', options.maxChannelsPerSocket, REASON.tooManyChannels);
+      return;
+    }
+    if (this.joinBucket !== null && !this.joinBucket.take(this.lastFrameAt)) {
+      this.refuseJoin(message, 'maxJoinsPerSecond', options.maxJoinsPerSecond, REASON.tooManyJoins);
+      return;
+    }
+    if (this.pendingReplies >= options.maxPendingReplies) {
+      this.refuseJoin(message, 'maxPendingReplies', options.maxPendingReplies, REASON.tooManyPending);
       return;
     }
     if (previous !== null) logger.debug(`duplicate join of ${topic} on ${this.peer}: closing the existing channel`);
-    const server = new ChannelServer(this, definition, topic, joinRef, ref);
+    const bucket = previous !== null ? previous.messageBucket : this.spentBucket(topic);
+    const server = new ChannelServer(this, definition, topic, joinRef, ref, bucket);
     this.channels.set(topic, server);
     server.join(message.payload, ref, previous);
   }
 
+  // ── Limits on what a client sends ────────────────────────────────────────
+  // Each is checked before any channel code runs for the frame, answered on
+  // the wire, and logged at most once per connection per interval.
+
+  /** `maxTopicLength` and `maxJoinPayloadSize`, while the frame's size is at hand. True when it was refused. */
+  private joinTooLarge(message: Message, data: Buffer | string): boolean {
+    const options = this.mount.options;
+    if (message.topic.length > options.maxTopicLength) {
+      this.refuseJoin(message, 'maxTopicLength', options.maxTopicLength, REASON.topicTooLong);
+      return true;
+    }
+    // The test kit hands over decoded messages, which have no size.
+    if (typeof data !== 'string' && !Buffer.isBuffer(data)) return false;
+    const max = options.maxJoinPayloadSize;
+    if (!exceedsBytes(data, max)) return false;
+    this.refuseJoin(message, 'maxJoinPayloadSize', max, REASON.joinTooLarge);
+    return true;
+  }
+
+  private refuseJoin(message: Message, limit: LimitName, max: number, reason: string): void {
+    this.limitExceeded(limit, max, 'reply', message.topic);
+    this.write(this.serializer.encodeReply(message.joinRef, message.ref, message.topic, 'error', { reason }));
+  }
+
+  /** `maxPendingReplies` and `maxMessagesPerSecond` for a push to a joined channel. */
+  private admitsMessage(channel: ChannelServer, ref: Ref): boolean {
+    const options = this.mount.options;
+    if (this.pendingReplies >= options.maxPendingReplies) {
+      this.limitExceeded('maxPendingReplies', options.maxPendingReplies, 'reply', channel.topic);
+      this.write(this.serializer.encodeReply(channel.joinRef, ref, channel.topic, 'error', { reason: REASON.tooManyPending }));
+      return false;
+    }
+    const bucket = channel.messageBucket;
+    if (bucket === null || bucket.take(this.lastFrameAt)) return true;
+    if (options.messageRateExceeded === 'close') {
+      this.limitExceeded('maxMessagesPerSecond', options.maxMessagesPerSecond, 'close', channel.topic);
+      void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.policyViolation, REASON.tooManyMessages);
+      return false;
+    }
+    this.limitExceeded('maxMessagesPerSecond', options.maxMessagesPerSecond, 'reply', channel.topic);
+    this.write(this.serializer.encodeReply(channel.joinRef, ref, channel.topic, 'error', { reason: REASON.tooManyMessages }));
+    return false;
+  }
+
+  /**
+   * A limit stopped a message: the `limit` telemetry event, and a log line
+   * unless one was written for this connection within the last interval
+   * (a flood must not become a flood of log lines). The line counts the
+   * hits it did not log. Too many channels is logged at error, as Phoenix
+   * does; the others at warn.
+   */
+  private limitExceeded(limit: LimitName, max: number, action: LimitAction, topic: string | null): void {
+    publishLimit(limit, max, action, topic, this.peer, this.transport.name);
+    const now = this.lastFrameAt;
+    if (now - this.limitLoggedAt < DEFAULTS.limitLogIntervalMs) {
+      this.limitsUnlogged++;
+      return;
+    }
+    const line = MESSAGES.limitExceeded(this.peer, limit, max, topic === null ? null : describe(topic, 80), action, this.limitsUnlogged);
+    this.limitLoggedAt = now;
+    this.limitsUnlogged = 0;
+    if (limit === 'maxChannelsPerSocket') logger.error(line);
+    else logger.warn(line);
+  }
+
   // ── ChannelConnection ────────────────────────────────────────────────────
+
+  get maxMessagesPerSecond(): number {
+    return this.mount.options.maxMessagesPerSecond;
+  }
+
+  messageQueued(): void {
+    this.pendingReplies++;
+  }
+
+  messagesDequeued(count: number): void {
+    this.pendingReplies -= count;
+  }
 
   write(frame: OutFrame): void {
     if (!this.closing) this.transport.send(frame);
@@ -269,12 +382,40 @@ export class SocketConnection implements ChannelConnection {
   }
 
   channelEnded(channel: ChannelServer): void {
-    if (this.channels.get(channel.topic) === channel) this.channels.delete(channel.topic);
+    if (this.channels.get(channel.topic) !== channel) return;
+    this.channels.delete(channel.topic);
+    const bucket = channel.messageBucket;
+    if (bucket !== null && !this.closing && !bucket.isFull(Date.now())) this.keepSpentBucket(channel.topic, bucket);
+  }
+
+  /** The budget a channel on `topic` ended with, if it is not refilled yet. */
+  private spentBucket(topic: string): TokenBucket | undefined {
+    const spent = this.spentBuckets;
+    if (spent === null) return undefined;
+    const bucket = spent.get(topic);
+    if (bucket === undefined) return undefined;
+    spent.delete(topic);
+    return bucket;
+  }
+
+  private keepSpentBucket(topic: string, bucket: TokenBucket): void {
+    const spent = (this.spentBuckets ??= new Map());
+    spent.delete(topic);
+    spent.set(topic, bucket);
+    if (spent.size <= this.mount.options.maxChannelsPerSocket) return;
+    // Refilled ones are as good as new; past that, the oldest go first.
+    const now = Date.now();
+    for (const [key, kept] of spent) if (kept.isFull(now)) spent.delete(key);
+    for (const key of spent.keys()) {
+      if (spent.size <= this.mount.options.maxChannelsPerSocket) break;
+      spent.delete(key);
+    }
   }
 
   /** A mailbox is full (`maxQueuedMessages`): the client outpaces what serves it; close with 1008. */
   overflow(where: string): void {
     if (this.closing) return;
+    publishLimit('maxQueuedMessages', this.mount.options.maxQueuedMessages, 'close', null, this.peer, this.transport.name);
     logger.warn(MESSAGES.queueFull(this.peer, where, this.mount.options.maxQueuedMessages));
     void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.policyViolation, 'too many queued messages');
   }

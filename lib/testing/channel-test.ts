@@ -22,7 +22,7 @@ import type { ChannelsModuleOptions } from '../interfaces/channels-module-option
 import type { ConnectInfo, SocketHandler } from '../interfaces/socket-handler.interface.js';
 import type { Broadcast } from '../serializers/message.js';
 import type { ChannelsMount } from '../socket/channels-mount.js';
-import { parseConnectParams } from '../socket/socket-acceptor.js';
+import { parseConnectParams, parseCookies } from '../socket/socket-acceptor.js';
 import { SocketState } from '../socket/socket-state.js';
 import { ChannelTestAssertionError, Inbox } from './inbox.js';
 import { PassThroughSerializer, type ReceivedFrame } from './pass-through.serializer.js';
@@ -189,10 +189,13 @@ export class ChannelTest {
   }
 
   private connectInfo(mount: ChannelsMount, params: Record<string, unknown>, info: Partial<ConnectInfo> = {}): ConnectInfo {
+    const headers = info.headers ?? {};
     return {
       peerData: { address: '127.0.0.1', port: 0 },
       uri: new URL(`ws://localhost${mount.options.websocketPath}?${qs.stringify(params)}`),
-      headers: {},
+      headers,
+      // A `cookie` header given in `info.headers` is parsed as a real request's would be.
+      cookies: parseCookies(headers),
       transport: 'test',
       authToken: null,
       ...info,

@@ -11,10 +11,20 @@ import { isBinaryPayload, toBuffer, type Message, type Ref } from '../serializer
 import type { Serializer } from '../serializers/serializer.interface.js';
 import { V2JsonSerializer } from '../serializers/v2-json.serializer.js';
 
-/** What the kit receives from the server. */
+/**
+ * What the kit receives from the server. A push or broadcast on a topic that
+ * keeps history has its `position` (the frame's ref slot); others have none.
+ */
 export type ReceivedFrame =
-  | { readonly kind: 'push'; readonly joinRef: Ref; readonly topic: string; readonly event: string; readonly payload: unknown }
-  | { readonly kind: 'broadcast'; readonly topic: string; readonly event: string; readonly payload: unknown }
+  | {
+      readonly kind: 'push';
+      readonly joinRef: Ref;
+      readonly topic: string;
+      readonly event: string;
+      readonly payload: unknown;
+      readonly position?: string;
+    }
+  | { readonly kind: 'broadcast'; readonly topic: string; readonly event: string; readonly payload: unknown; readonly position?: string }
   | {
       readonly kind: 'reply';
       readonly joinRef: Ref;
@@ -49,7 +59,8 @@ export class PassThroughSerializer implements Serializer {
     if (event === WIRE.close || event === WIRE.error) {
       return { kind: event === WIRE.close ? 'close' : 'error', joinRef, topic, payload: roundTrip(payload) };
     }
-    return { kind: 'push', joinRef, topic, event, payload: roundTrip(payload) };
+    const push = { kind: 'push', joinRef, topic, event, payload: roundTrip(payload) } as const;
+    return ref === null ? push : { ...push, position: String(ref) };
   }
 
   encodeReply(joinRef: Ref, ref: Ref, topic: string, status: string, response: unknown): ReceivedFrame {
@@ -57,8 +68,9 @@ export class PassThroughSerializer implements Serializer {
     return { kind: 'reply', joinRef, ref, topic, status, response: response === undefined ? {} : roundTrip(response) };
   }
 
-  encodeBroadcast(topic: string, event: string, payload: unknown): ReceivedFrame {
-    wire.encodeBroadcast(topic, event, payload);
-    return { kind: 'broadcast', topic, event, payload: roundTrip(payload) };
+  encodeBroadcast(topic: string, event: string, payload: unknown, ref: Ref = null): ReceivedFrame {
+    wire.encodeBroadcast(topic, event, payload, ref);
+    const broadcast = { kind: 'broadcast', topic, event, payload: roundTrip(payload) } as const;
+    return ref === null ? broadcast : { ...broadcast, position: String(ref) };
   }
 }

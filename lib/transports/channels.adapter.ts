@@ -26,7 +26,8 @@ import { ChannelsHost } from '../channels.host.js';
 import { describe, MESSAGES } from '../channels.messages.js';
 import type { ConnectInfo } from '../interfaces/socket-handler.interface.js';
 import type { ChannelsMount } from '../socket/channels-mount.js';
-import { parseConnectParams, type ConnectOutcome } from '../socket/socket-acceptor.js';
+import { parseConnectParams, parseCookies, type ConnectOutcome } from '../socket/socket-acceptor.js';
+import { publishLimit } from '../telemetry/telemetry.js';
 import { writeEmpty } from './longpoll-http.js';
 import { LongPollServer } from './longpoll.server.js';
 import { compileOriginCheck, originOf } from './origin-check.js';
@@ -63,7 +64,11 @@ function onClose(this: WebSocket): void {
 
 function onError(this: WebSocket, error: Error & { code?: string }): void {
   // ws closes the socket itself (1009 for an oversized frame, 1007 for bad UTF-8); the close event follows.
-  logger.warn(`WebSocket error from ${(this as WebSocket & { transport: WebSocketTransport }).transport.peer}: ${error.code ?? ''} ${error.message}`);
+  const transport = (this as WebSocket & { transport: WebSocketTransport }).transport;
+  logger.warn(`WebSocket error from ${transport.peer}: ${error.code ?? ''} ${error.message}`);
+  if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+    publishLimit('maxFrameSize', transport.maxFrameSize, 'close', null, transport.peer, transport.name);
+  }
 }
 
 /**
@@ -280,6 +285,7 @@ export class ChannelsAdapter extends WsAdapter {
       peerData: { address: request.socket.remoteAddress ?? '', port: request.socket.remotePort ?? 0 },
       uri,
       headers: request.headers,
+      cookies: parseCookies(request.headers),
       transport: 'websocket',
       authToken: offer.authToken,
     };
@@ -298,7 +304,7 @@ export class ChannelsAdapter extends WsAdapter {
     }
     const { outcome, mount } = accepted;
     const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    const transport = new WebSocketTransport(ws, peer, mount.options.maxBufferedBytes);
+    const transport = new WebSocketTransport(ws, peer, mount.options.maxBufferedBytes, mount.options.maxFrameSize);
     (ws as WebSocket & { transport: WebSocketTransport }).transport = transport;
     ws.on('message', onMessage);
     ws.on('close', onClose);

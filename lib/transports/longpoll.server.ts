@@ -20,13 +20,16 @@
  */
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CLOSE_CODE } from '../channels.constants.js';
 import { describe, MESSAGES } from '../channels.messages.js';
 import type { ResolvedLongPollOptions } from '../interfaces/channels-module-options.interface.js';
 import type { ConnectInfo } from '../interfaces/socket-handler.interface.js';
 import { LocalPubSub } from '../pubsub/local.pubsub.js';
 import type { ChannelsMount } from '../socket/channels-mount.js';
 import type { SocketConnection } from '../socket/socket-connection.js';
-import { parseConnectParams } from '../socket/socket-acceptor.js';
+import { exceedsBytes } from '../serializers/byte-size.js';
+import { parseConnectParams, parseCookies } from '../socket/socket-acceptor.js';
+import { publishLimit } from '../telemetry/telemetry.js';
 import { POST_STATUS, writeEmpty, writeJson, writeJsonText, type PostedFrames } from './longpoll-http.js';
 import { LongPollRelay } from './longpoll-relay.js';
 import { newSessionId, readToken, signToken, verifyToken, type SessionAddress } from './longpoll-token.js';
@@ -206,7 +209,7 @@ export class LongPollServer implements SessionOwner {
   }
 
   private async newSession(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void> {
-    if (!this.admits()) {
+    if (!this.admits(peerOf(request))) {
       writeEmpty(response, 503);
       return;
     }
@@ -214,6 +217,7 @@ export class LongPollServer implements SessionOwner {
       peerData: { address: request.socket.remoteAddress ?? '', port: request.socket.remotePort ?? 0 },
       uri: url,
       headers: request.headers,
+      cookies: parseCookies(request.headers),
       transport: 'longpoll',
       authToken: this.mount.options.authToken ? headerValue(request.headers[AUTH_TOKEN_HEADER]) : null,
     };
@@ -227,7 +231,7 @@ export class LongPollServer implements SessionOwner {
     }
     // Other nodes must be able to reach the session before its token leaves.
     if (this.relay !== null) await this.relay.start();
-    if (response.destroyed || !this.admits()) {
+    if (response.destroyed || !this.admits(peerOf(request))) {
       // The client left during connect, or the node filled up or began shutting down meanwhile.
       writeEmpty(response, 503);
       return;
@@ -241,9 +245,10 @@ export class LongPollServer implements SessionOwner {
   }
 
   /** Room for one more session, and not shutting down. */
-  private admits(): boolean {
+  private admits(peer: string): boolean {
     if (this.closed || this.isDraining()) return false;
     if (this.sessions.size >= this.options.maxSessions) {
+      publishLimit('longpoll.maxSessions', this.options.maxSessions, 'refuse', null, peer, 'longpoll');
       if (!this.limitLogged) logger.warn(MESSAGES.longPollSessionLimit(this.path, this.options.maxSessions));
       this.limitLogged = true;
       return false;
@@ -269,10 +274,13 @@ export class LongPollServer implements SessionOwner {
       const connection = session.connection;
       if (connection === null || !connection.isOpen) return POST_STATUS.timeout;
       const line = lines[i]!;
-      if (!ndjson || line.charCodeAt(0) === 0x5b /* [ */) connection.receive(line, false);
-      else {
+      if (!ndjson || line.charCodeAt(0) === 0x5b /* [ */) {
+        if (exceedsBytes(line, this.mount.options.maxFrameSize)) return this.tooBig(connection);
+        connection.receive(line, false);
+      } else {
         const binary = decodeBase64(line);
         if (binary === null) return POST_STATUS.badBase64;
+        if (binary.length > this.mount.options.maxFrameSize) return this.tooBig(connection);
         connection.receive(binary, true);
       }
       // A held frame is handled once the connection can; the POST waits for that at most a window.
@@ -281,6 +289,19 @@ export class LongPollServer implements SessionOwner {
       if (!connection.isOpen) return POST_STATUS.timeout;
     }
     return POST_STATUS.ok;
+  }
+
+  /**
+   * `maxFrameSize` holds for a long-poll frame as for a WebSocket one: the
+   * session ends as a WebSocket closes with 1009 (this POST answers 408, the
+   * next request 410).
+   */
+  private tooBig(connection: SocketConnection): number {
+    const max = this.mount.options.maxFrameSize;
+    logger.warn(MESSAGES.longPollFrameTooBig(connection.peer, max));
+    publishLimit('maxFrameSize', max, 'close', null, connection.peer, 'longpoll');
+    void connection.endWith({ shutdown: 'closed' }, CLOSE_CODE.tooBig, 'message too big');
+    return POST_STATUS.timeout;
   }
 
   /** Shutdown: routed requests are answered, the relay leaves the PubSub, sessions left are ended. */

@@ -19,6 +19,7 @@ import { FrameSlot, type SharedFrame } from '../pubsub/fastlane.js';
 import type { OutFrame } from '../serializers/serializer.interface.js';
 import type { SocketConnection } from '../socket/socket-connection.js';
 import type { Transport } from '../socket/transport.interface.js';
+import { publishSlowConsumer } from '../telemetry/telemetry.js';
 
 const logger = new Logger('LongPollTransport');
 
@@ -235,6 +236,7 @@ export class LongPollTransport implements Transport {
   /** Past a buffer limit the session ends, as a slow WebSocket is closed: the next poll gets 410. */
   private overflow(): void {
     this.closing = true;
+    publishSlowConsumer(this.peer, this.name, this.bufferedBytes, this.owner.maxBufferedBytes);
     logger.warn(
       MESSAGES.longPollOverflow(this.peer, this.buffer.length, this.bufferedBytes, this.owner.options.maxBufferedMessages, this.owner.maxBufferedBytes),
     );

@@ -17,6 +17,7 @@ import { FrameSlot, type SharedFrame } from '../pubsub/fastlane.js';
 import type { OutFrame } from '../serializers/serializer.interface.js';
 import type { SocketConnection } from '../socket/socket-connection.js';
 import type { Transport } from '../socket/transport.interface.js';
+import { publishSlowConsumer } from '../telemetry/telemetry.js';
 import { frameOnce, framesItself, rawSocket, senderIdle } from './ws-frames.js';
 
 const OPEN = 1;
@@ -81,6 +82,8 @@ export class WebSocketTransport implements Transport {
     readonly ws: WebSocket,
     readonly peer: string,
     private readonly maxBufferedBytes: number,
+    /** The `maxFrameSize` ws enforces for this socket, for telemetry. */
+    readonly maxFrameSize: number,
   ) {
     this.direct = framesItself(ws);
   }
@@ -154,6 +157,7 @@ export class WebSocketTransport implements Transport {
     const buffered = this.ws.bufferedAmount + gathered;
     if (buffered <= this.maxBufferedBytes) return;
     logger.warn(MESSAGES.slowConsumer(this.peer, buffered, this.maxBufferedBytes));
+    publishSlowConsumer(this.peer, this.name, buffered, this.maxBufferedBytes);
     this.closing = true;
     this.pending = null;
     this.pendingBytes = 0;

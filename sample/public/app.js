@@ -1,7 +1,10 @@
 // The chat page: a signed connect token from the server, one phoenix Socket per name and
 // transport, one channel per room with the client's Presence showing who is in it.
+// Rooms keep history: the channel is made with withHistory (nestjs-channels/client), so a tab whose
+// connection drops gets every message it missed when it rejoins, once each and in order.
 // Everything the server says (connection state, refusals, error replies) is shown on the page.
 import { LongPoll, Presence, Socket } from '/phoenix.mjs';
+import { withHistory } from '/history.js';
 
 /** How long WebSocket gets to open and answer a ping before the client falls back to long-poll. */
 const LONG_POLL_FALLBACK_MS = 2500;
@@ -271,15 +274,23 @@ function joinRoom(name) {
   ui.messages.replaceChildren();
   const { socket, user } = current;
   const topic = `room:${name}`;
-  const channel = socket.channel(topic, {});
-  const joining = { name, topic, channel, presence: new Presence(channel) };
+  const channel = withHistory(socket, topic);
+  // `recent`: the messages of the last join reply, to redraw from if the server says some were lost.
+  const joining = { name, topic, channel, presence: new Presence(channel), joined: false, greeted: false, recent: [] };
   room = joining;
 
   joining.presence.onSync(() => {
     if (room === joining) showOnline(joining.presence, user);
   });
   channel.on('new_msg', (message) => addMessage(message));
-  channel.on('hello', () => addNotice(`Welcome, ${user}. Everyone in ${topic} sees what you send here.`));
+  channel.on('hello', () => {
+    if (!joining.greeted) addNotice(`Welcome, ${user}. Everyone in ${topic} sees what you send here.`);
+    joining.greeted = true;
+  });
+  // More was missed than the room keeps (or the server lost it): start over from the join reply.
+  channel.on('history_gap', () => {
+    if (room === joining) showHistory(joining.recent, user);
+  });
   // phoenix.js rejoins by itself after a lost connection or a crashed channel; say so while it does.
   channel.onError(() => {
     if (room !== joining) return;
@@ -292,9 +303,11 @@ function joinRoom(name) {
     .join()
     .receive('ok', (reply) => {
       if (room !== joining) return;
-      // Runs again after each rejoin: start over from the history the server sends.
-      ui.messages.replaceChildren();
-      for (const message of reply.history ?? []) addMessage({ ...message, mine: message.user === user });
+      // Runs again after each rejoin; the list is drawn from the reply only the first time: after a
+      // rejoin the server sends what this tab missed, right after the reply.
+      joining.recent = reply.history ?? [];
+      if (!joining.joined) showHistory(joining.recent, user);
+      joining.joined = true;
       for (const notice of afterJoin.splice(0)) addNotice(notice);
       showRoom('joined', `in ${topic}`);
       allowSending(true);
@@ -310,6 +323,12 @@ function joinRoom(name) {
     .receive('timeout', () => {
       if (room === joining) showRoom('joining', `no answer from ${topic} yet, still trying…`);
     });
+}
+
+/** Redraws the message list from a join reply's history. */
+function showHistory(messages, user) {
+  ui.messages.replaceChildren();
+  for (const message of messages) addMessage({ ...message, mine: message.user === user });
 }
 
 /** Joins `name` as `user` over `transport`, with a new token and connection when either changed. */

@@ -99,4 +99,24 @@ describe('sample RoomChannel', () => {
     const expired = await kit.get(JwtService).signAsync({ sub: 'frank' }, { expiresIn: -10 });
     await kit.refuteConnect({}, { info: { authToken: expired } });
   });
+
+  it('gives a tab that rejoins with since the messages it missed, each marked for it, and nothing twice', async () => {
+    const gina = await connectAs('gina');
+    const first = await gina.join('room:missed', { since: null });
+    const { epoch } = await first.assertPush('history_gap', { since: null });
+    const hank = await connectAs('hank');
+    const hankRoom = await hank.join('room:missed');
+    hankRoom.push('new_msg', { body: 'seen' });
+    await first.assertPush('new_msg', { body: 'seen', mine: false });
+    await gina.close();
+    hankRoom.push('new_msg', { body: 'missed 1' });
+    hankRoom.push('new_msg', { body: 'missed 2' });
+    await hankRoom.assertPush('new_msg', { body: 'missed 2' });
+
+    const again = await connectAs('gina');
+    const room = await again.join('room:missed', { since: `${epoch}.1` });
+    await room.assertPush('new_msg', { body: 'missed 1', user: 'hank', mine: false });
+    await room.assertPush('new_msg', { body: 'missed 2', user: 'hank', mine: false });
+    await room.refutePush('new_msg');
+  });
 });

@@ -83,6 +83,8 @@ describe('the packed package', () => {
       'dist/lib/redis/index.d.ts',
       'dist/lib/testing/index.js',
       'dist/lib/testing/index.d.ts',
+      'dist/lib/client/index.js',
+      'dist/lib/client/index.d.ts',
       'docs/api.md',
       'docs/screenshots/two-tabs.png',
     ]) {

@@ -57,7 +57,8 @@ describe('binary frames', () => {
   let app: TestApp;
   let recorder: Recorder;
   before(async () => {
-    app = await startApp(WireFixtures.binary());
+    // Topics up to 300 characters, to reach the 255-byte topic limit of binary frames (P-53).
+    app = await startApp(WireFixtures.binary({ maxTopicLength: 300 }));
     recorder = app.app.get(Recorder);
   });
   after(() => app.close());

@@ -68,7 +68,7 @@ async function assertUnaffected(clients: RawClient[], topic: string, what: strin
 
 describe('one client cannot hurt another (issue 11)', () => {
   let app: TestApp;
-  /** Frames up to 8 MiB, for a large binary join. */
+  /** Frames (and joins) up to 8 MiB, for a large binary join. */
   let big: TestApp;
   /** maxPayloadDepth 5000, so that a deep join payload gets past decoding; a long shutdownTimeout. */
   let deep: TestApp;
@@ -78,8 +78,9 @@ describe('one client cannot hurt another (issue 11)', () => {
 
   before(async () => {
     guard = ProcessGuard.install();
-    app = await startApp(IsolationFixtures.app({ shutdownTimeout: 1000 }));
-    big = await startApp(IsolationFixtures.app({ maxFrameSize: 8 * 1024 * 1024 }));
+    // Pending replies above the mailbox bound, so that a flood of pushes meets maxQueuedMessages.
+    app = await startApp(IsolationFixtures.app({ shutdownTimeout: 1000, maxPendingReplies: 5000 }));
+    big = await startApp(IsolationFixtures.app({ maxFrameSize: 8 * 1024 * 1024, maxJoinPayloadSize: 8 * 1024 * 1024 }));
     deep = await startApp(IsolationFixtures.app({ maxPayloadDepth: 5000, shutdownTimeout: 20_000 }));
     recorder = app.app.get(Recorder);
     // After the apps: each app's start sets Nest's log levels, which the capture widens to all.

@@ -9,11 +9,13 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { LongPoll, type SocketConnectOption } from 'phoenix';
+import { TELEMETRY, type ConnectEvent } from '../../lib/index.js';
 import { ConnectGuardModule, GuardedSocket, TokenGuard } from '../fixtures/connect-guard.socket.js';
 import { httpRequest } from '../support/http-request.js';
 import { LogCapture } from '../support/log-capture.js';
 import { lpGet, longPollSessions } from '../support/longpoll-client.js';
-import { joined, outcome, uniqueTopic } from '../support/phoenix-helpers.js';
+import { eventually, joined, outcome, uniqueTopic } from '../support/phoenix-helpers.js';
+import { listen } from '../support/telemetry.js';
 import { PLATFORMS, startApp, type ClientOptions, type TestApp } from '../support/test-app.js';
 
 const LongPollTransport = LongPoll as unknown as SocketConnectOption['transport'];
@@ -53,12 +55,20 @@ for (const platform of PLATFORMS) {
     });
     after(() => app.close());
 
-    it('runs the guard on the socket handler class before connect, and refuses with 403 (connect never runs)', async () => {
+    it('runs the guard on the socket handler class before connect, and refuses with 403 (connect never runs); the connect event says error', async () => {
       const connects = handler.connects;
-      const answer = await httpRequest(app.httpBase, { path: '/socket/websocket?vsn=2.0.0&token=nope', upgrade: true });
-      assert.equal(answer.status, 403);
-      assert.equal(answer.body, '');
-      assert.equal(handler.connects, connects);
+      const events = listen<ConnectEvent>(TELEMETRY.connect);
+      try {
+        const answer = await httpRequest(app.httpBase, { path: '/socket/websocket?vsn=2.0.0&token=nope', upgrade: true });
+        assert.equal(answer.status, 403);
+        assert.equal(answer.body, '');
+        assert.equal(handler.connects, connects);
+        await eventually(() => events.events.some((e) => e.params.token === 'nope'), 'the connect event');
+        const event = events.events.find((e) => e.params.token === 'nope')!;
+        assert.deepEqual([event.result, event.handler, event.socketId, event.transport], ['error', 'GuardedSocket', null, 'websocket']);
+      } finally {
+        events.stop();
+      }
     });
 
     it("gives the guard a ws context: the Socket as client, the connect params as data, 'connect' as pattern", async () => {
@@ -80,8 +90,9 @@ for (const platform of PLATFORMS) {
       assert.deepEqual(response, { ok: true });
     });
 
-    it('answers 503 to a connect that does not settle within connectTimeout, logs it once, and closes the socket', async () => {
+    it('answers 503 to a connect that does not settle within connectTimeout, logs it once, and closes the socket; the connect event says error', async () => {
       const logs = LogCapture.install();
+      const events = listen<ConnectEvent>(TELEMETRY.connect);
       try {
         const startedAt = Date.now();
         const answer = await httpRequest(app.httpBase, {
@@ -93,7 +104,12 @@ for (const platform of PLATFORMS) {
         assert.ok(Date.now() - startedAt >= 250, 'answered before connectTimeout');
         const lines = logs.find('error', /GuardedSocket\.connect from .* did not settle within 300ms \(connectTimeout\)/);
         assert.equal(lines.length, 1);
+        const timedOut = events.events.filter((e) => e.params.hang === '1');
+        assert.equal(timedOut.length, 1);
+        assert.equal(timedOut[0]!.result, 'error');
+        assert.ok(timedOut[0]!.durationMs >= 250, `timed to the limit (${timedOut[0]!.durationMs}ms)`);
       } finally {
+        events.stop();
         logs.restore();
       }
       // The server does not hold the socket: it answers and closes it.

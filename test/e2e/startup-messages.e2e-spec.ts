@@ -25,7 +25,8 @@ class ForgottenChannel {
   @Join() join() {}
 }
 
-@Module({ imports: [ChannelsModule.forRoot()], providers: [LobbyChannel, AdminChannel] })
+// Long topics allowed, so that a long one reaches the unmatched-join hint.
+@Module({ imports: [ChannelsModule.forRoot({ maxTopicLength: 10_000 })], providers: [LobbyChannel, AdminChannel] })
 class ServedModule {}
 
 @Module({ imports: [ChannelsModule.forRoot({ path: '/empty' })] })
@@ -136,10 +137,25 @@ describe('a join no channel matches', () => {
     );
   });
 
+  it('logs one hint per connection per interval, however many unmatched joins it sends (issue 15)', async () => {
+    const flooder = await RawClient.connect(started.base);
+    try {
+      const mark = started.logs.entries.length;
+      for (let i = 0; i < 20; i++) flooder.send([`${i}`, `${i}`, `nowhere:${i}`, 'phx_join', {}]);
+      for (let i = 0; i < 20; i++) assert.equal((await flooder.nextJson(2000, `the answer to join ${i}`))[4].response.reason, 'unmatched topic');
+      assert.equal(started.logs.since(mark).filter((entry) => entry.message.startsWith('ignoring join of unmatched topic')).length, 1);
+    } finally {
+      flooder.terminate();
+    }
+  });
+
   it('cuts a long topic in the hint', async () => {
     const mark = started.logs.entries.length;
     const topic = `x${'y'.repeat(5000)}`;
-    await client.join(topic, {}, '2');
+    // A connection of its own: the first one's hint for this interval is spent.
+    const fresh = await RawClient.connect(started.base);
+    await fresh.join(topic, {}, '2');
+    fresh.terminate();
     const [hint] = started.logs.since(mark).filter((entry) => entry.level === 'warn');
     assert.ok(hint !== undefined && hint.message.length < 500, `hint: ${hint?.message.length}`);
     assert.ok(hint.message.includes('yy…'), hint.message);

@@ -1,5 +1,8 @@
 // Compile-only checks of the public typings (`tsc` fails if these drift); nothing here runs.
+import type { Channel as PhoenixChannel, Socket as PhoenixSocket } from 'phoenix';
+import { withHistory } from '../../lib/client/index.js';
 import {
+  Channel,
   ChannelError,
   ChannelsEndpoint,
   ChannelsModule,
@@ -12,6 +15,8 @@ import {
   type Broadcast,
   type ChannelSocket,
   type ChannelsModuleOptions,
+  type HistoryOptions,
+  type HistoryPubSub,
   type LongPollOptions,
   type SocketHandler,
   type SocketRef,
@@ -22,8 +27,13 @@ import {
   type PresenceMeta,
   type PresenceOptions,
   type Presences,
+  TELEMETRY,
+  TELEMETRY_TRACING,
+  type HandleInEvent,
+  type HandleInTrace,
+  type LimitEvent,
 } from '../../lib/index.js';
-import { RedisPubSub } from '../../lib/redis/index.js';
+import { RedisPubSub, type RedisPubSubStats } from '../../lib/redis/index.js';
 import { ChannelTest, type TestChannel } from '../../lib/testing/index.js';
 
 declare const socket: ChannelSocket;
@@ -99,4 +109,47 @@ export async function presenceTypings(): Promise<void> {
   void ref;
   void list;
   void entry;
+}
+
+export function hardeningTypings(): void {
+  ChannelsModule.forRoot({
+    maxTopicLength: 100,
+    maxJoinPayloadSize: 4096,
+    maxJoinsPerSecond: Number.POSITIVE_INFINITY,
+    maxMessagesPerSecond: 50,
+    messageRateExceeded: 'close',
+    maxPendingReplies: 10,
+  });
+  // @ts-expect-error a message past the rate is answered or the connection closed, nothing else
+  ChannelsModule.forRoot({ messageRateExceeded: 'drop' });
+  const cookieReader: SocketHandler = { connect: (_params, _socket, info) => info.cookies.sid !== undefined };
+  void cookieReader;
+  const name: 'nestjs-channels:handle_in' = TELEMETRY.handleIn;
+  const traced: 'nestjs-channels:join' = TELEMETRY_TRACING.join;
+  const onHandled = (event: HandleInEvent): number => event.durationMs;
+  const onLimit = (event: LimitEvent): string => `${event.limit} ${event.action} ${event.max}`;
+  const onTrace = (trace: HandleInTrace): unknown => trace.result ?? trace.error;
+  const stats: RedisPubSubStats = new RedisPubSub({ healthCheckIntervalMs: 0 }).stats;
+  void [name, traced, onHandled, onLimit, onTrace, stats.publishesLost];
+}
+
+declare const phoenixSocket: PhoenixSocket;
+
+export function historyTypings(): void {
+  const history: HistoryOptions = { size: 1000, ttlMs: 120_000 };
+  @Channel('kept:*', { history })
+  class KeptChannel {}
+  void KeptChannel;
+  // @ts-expect-error history needs both size and ttlMs
+  const partial: HistoryOptions = { size: 10 };
+  void partial;
+  const local: HistoryPubSub = new LocalPubSub();
+  const redis: HistoryPubSub = new RedisPubSub();
+  void [local, redis];
+  // The browser helper takes the stock client's Socket and returns its Channel type.
+  const channel: PhoenixChannel = withHistory(phoenixSocket, 'room:lobby', () => ({ token: 't' }));
+  channel.on('history_gap', (payload: { since: string | null; epoch: string }) => void payload);
+  withHistory(phoenixSocket, 'room:lobby', { token: 't' }).join();
+  // @ts-expect-error the topic is a string
+  withHistory(phoenixSocket, 42);
 }
