@@ -5,7 +5,7 @@
  *                                   20,000 connect/disconnect cycles, on LocalPubSub and on RedisPubSub)
  *   npm run soak -- --faults        the load-and-faults run; its table goes into bench/README.md
  *
- * Options: --frames N (fuzz), --seed N, --only fuzz|churn; for the faults run --clients N, --duration S,
+ * Options: --frames N and --pubsub local|redis (fuzz), --seed N, --only fuzz|churn; for the faults run --clients N, --duration S,
  * --kill-at S and --redis-at S (when the node is killed and Redis stopped),
  * --no-readme (faults: leave bench/README.md alone). It exits non-zero when a check fails.
  */
@@ -55,8 +55,9 @@ function verdict(title: string, failed: string[]): boolean {
 
 async function fuzz(seed: number): Promise<boolean> {
   const frames = option('frames', 100_000);
-  say(`\n== fuzz soak: ${frames} frames ==`);
-  const app = await SoakApp.start('fuzz-soak-app');
+  const onRedis = optionText('pubsub') === 'redis';
+  say(`\n== fuzz soak: ${frames} frames on ${onRedis ? 'RedisPubSub' : 'LocalPubSub'} ==`);
+  const app = await SoakApp.start('fuzz-soak-app', onRedis ? { pubsub: 'redis', redisUrl: REDIS_URL, keyPrefix: uniquePrefix('soak-fuzz') } : {});
   try {
     const report = await runFuzzSoak(app, {
       frames,

@@ -16,7 +16,7 @@
 import { WebSocket } from 'ws';
 import type { SoakApp } from './app-process.js';
 import { leftBehind, type SoakStats } from './soak-stats.js';
-import { MEMORY_TOLERANCE, mb, waitIdle } from './fuzz-soak.js';
+import { MEMORY_TOLERANCE, mb, quietStats } from './fuzz-soak.js';
 
 export interface ChurnOptions {
   readonly joinLeaveCycles: number;
@@ -298,9 +298,7 @@ export async function runChurn(app: SoakApp, options: ChurnOptions): Promise<Chu
   say(`warm-up: ${warm.joinLeave} join/leave and ${warm.connect} connect/disconnect cycles`);
   await joinLeavePhase(app.port, warm.joinLeave, options.lanes, 'warm', say);
   await connectPhase(app.port, warm.connect, options.lanes, 'warm', say);
-  await waitIdle(app);
-  await app.stats(true);
-  const baseline = await app.stats(true);
+  const baseline = await quietStats(app);
   const channelsBefore = (await options.redisChannels?.()) ?? null;
 
   say(`${options.joinLeaveCycles} join/leave cycles on ${options.lanes} connections`);
@@ -308,9 +306,7 @@ export async function runChurn(app: SoakApp, options: ChurnOptions): Promise<Chu
   say(`${options.connectCycles} connect/disconnect cycles, ${options.lanes} at once`);
   const connect = await connectPhase(app.port, options.connectCycles, options.lanes, 'main', say);
 
-  await waitIdle(app);
-  await app.stats(true);
-  const after = await app.stats(true);
+  const after = await quietStats(app, baseline);
   const lines = leftBehind(baseline, after);
   let redisChannels: ChurnReport['redisChannels'] = null;
   if (channelsBefore !== null && options.redisChannels !== undefined) {

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { ChannelsHost } from '../../lib/channels.host.js';
 import type { LocalSubscriptions, PubSub } from '../../lib/index.js';
-import { liveTimers } from './timer-census.js';
+import { liveTimerSites, liveTimers } from './timer-census.js';
 
 export interface SoakInternals {
   /** Live connections over every mount. */
@@ -27,6 +27,8 @@ export interface SoakInternals {
   resources: Record<string, number>;
   /** Live timers, unref'd ones included (see timer-census.ts). */
   timers: number;
+  /** With SOAK_TIMER_SITES set in the app's environment: live timers by where they were set. */
+  timerSites: Record<string, number>;
   /** Listeners on the process and on the HTTP server, by event name. */
   listeners: { process: Record<string, number>; httpServer: Record<string, number> };
 }
@@ -154,7 +156,7 @@ export function readInternals(host: ChannelsHost, pubsub: PubSub, server: Server
   const resources: Record<string, number> = {};
   for (const kind of process.getActiveResourcesInfo()) resources[kind] = (resources[kind] ?? 0) + 1;
 
-  return { connections, subscriptions, redis, presence, resources, timers: liveTimers(), listeners: { process: listenerCounts(process), httpServer: listenerCounts(server) } };
+  return { connections, subscriptions, redis, presence, resources, timers: liveTimers(), timerSites: liveTimerSites(), listeners: { process: listenerCounts(process), httpServer: listenerCounts(server) } };
 }
 
 function listenerCounts(emitter: NodeJS.EventEmitter): Record<string, number> {
@@ -189,7 +191,10 @@ export function leftBehind(baseline: SoakStats, after: SoakStats): string[] {
     const now = after.resources[kind] ?? 0;
     if (now > was) lines.push(`active ${kind} ${was} → ${now}`);
   }
-  if (after.timers > baseline.timers) lines.push(`live timers ${baseline.timers} → ${after.timers}`);
+  if (after.timers > baseline.timers) {
+    const sites = Object.entries(after.timerSites).map(([site, n]) => `${n}× ${site}`);
+    lines.push(`live timers ${baseline.timers} → ${after.timers}${sites.length > 0 ? ` (${sites.join('; ')})` : ''}`);
+  }
   for (const where of ['process', 'httpServer'] as const) {
     const before = baseline.listeners[where];
     const now = after.listeners[where];

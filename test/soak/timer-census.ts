@@ -9,11 +9,27 @@
  * thing in the soak app; never in a test runner or in the library.
  */
 
-const live = new Set<NodeJS.Timeout>();
+/** Live timers, each with where it was set when SOAK_TIMER_SITES is set (a stack per timer costs time). */
+const live = new Map<NodeJS.Timeout, string | null>();
+const withSites = process.env.SOAK_TIMER_SITES !== undefined;
 
 /** Timers set through the globals that have neither fired (timeouts) nor been cleared. */
 export function liveTimers(): number {
   return live.size;
+}
+
+/** With SOAK_TIMER_SITES set: how many live timers each place in the code set, most first. */
+export function liveTimerSites(): Record<string, number> {
+  const sites: Record<string, number> = {};
+  for (const site of live.values()) if (site !== null) sites[site] = (sites[site] ?? 0) + 1;
+  return sites;
+}
+
+function siteOf(): string | null {
+  if (!withSites) return null;
+  // The first two frames outside this file: who called setTimeout, and its caller.
+  const frames = (new Error().stack ?? '').split('\n').slice(1).filter((frame) => !frame.includes('timer-census'));
+  return frames.slice(0, 2).map((frame) => frame.trim()).join(' < ');
 }
 
 export function installTimerCensus(): void {
@@ -31,12 +47,12 @@ export function installTimerCensus(): void {
       ms,
       ...args,
     );
-    live.add(timer);
+    live.set(timer, siteOf());
     return timer;
   };
   const setIntervalCounted = function (callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): NodeJS.Timeout {
     const timer = realSetInterval(callback, ms, ...args);
-    live.add(timer);
+    live.set(timer, siteOf());
     return timer;
   };
   const clear = (real: (timer: NodeJS.Timeout | string | number | undefined) => void) =>
