@@ -264,6 +264,11 @@ async function connectCycle(port: number, n: number, tag: string, tally: Tally):
     }
   }
   const code = await conn.closedWithin(10_000);
+  if (code === null) {
+    // Never closed (the app's disconnect did not come): cut it, so a failed cycle leaves nothing open.
+    conn.ws.terminate();
+    await conn.closedWithin(5000);
+  }
   if (!ok || code === null) tally.fail(`connect cycle ${n} (${ending}): ${ok ? 'never closed' : `no answer; closed ${code}`}`);
   else tally.ok(ending);
 }
