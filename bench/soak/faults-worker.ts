@@ -130,6 +130,7 @@ class Client implements ChatConnOwner {
           counters.connections++;
           return conn;
         } catch {
+          // Refused (the killed node) or timed out: counted, and the next node is tried.
           counters.connectFailures++;
         }
       }

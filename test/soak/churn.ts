@@ -62,6 +62,7 @@ class CycleConn {
   private readonly closed: Promise<number>;
 
   private constructor(readonly ws: WebSocket) {
+    // A reset or a refused upgrade: 'close' follows, and the cycle reads the outcome from there.
     ws.on('error', () => undefined);
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (isBinary) return;

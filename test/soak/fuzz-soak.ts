@@ -225,8 +225,9 @@ class Hostile {
 
   /**
    * Sends every frame at once. `no-read` stops reading first and waits for
-   * the app to cut it as a slow consumer; the others wait for the close
-   * (flood) or for a heartbeat's reply (join storm).
+   * the app to cut it as a slow consumer; a flood waits for its close
+   * (1008); a join storm, which the app answers with error replies and keeps
+   * open, sends a heartbeat and gives the app 2 s.
    */
   private async limitSession(ws: WebSocket, session: FuzzSession, closed: Promise<void>): Promise<void> {
     this.figures.limitSessions[session.mode] = (this.figures.limitSessions[session.mode] ?? 0) + 1;
@@ -319,6 +320,7 @@ class ChatClient {
       const { status } = await outcome(this.channels.get(topic)!.push('msg', { seq, body: `${this.user} says ${seq}` }, 15_000), 16_000, `${this.user} msg ${seq} on ${topic}`);
       if (status !== 'ok') this.failedPushes++;
     } catch {
+      // No reply in time: a failed push, which the checks count.
       this.failedPushes++;
     }
   }

@@ -113,6 +113,7 @@ export function rssByMapping(): SoakStats['rssBy'] {
   try {
     text = readFileSync('/proc/self/smaps', 'utf8');
   } catch {
+    // Not Linux (no /proc): the split is only a diagnostic.
     return null;
   }
   const split = { mallocHeap: 0, anonymous: 0, files: 0 };
