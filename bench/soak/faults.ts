@@ -186,7 +186,7 @@ export async function runFaults(options: FaultsOptions): Promise<FaultsReport> {
     const deadline = nowMs() + 30_000;
     while (survivors.some((node) => backAt(node) === null) && nowMs() < deadline) await sleep(50);
     const recovered = survivors.map(backAt);
-    say(`PubSub back on every surviving node ${recovered.every((at) => at !== null) ? `${Math.max(...recovered.map((at) => at! - answeringAt))} ms after Redis answered` : 'NOT within 30 s'}`);
+    say(`PubSub back on every surviving node ${recovered.every((at) => at !== null) ? `${Math.round(Math.max(...recovered.map((at) => at! - answeringAt)))} ms after Redis answered` : 'NOT within 30 s'}`);
 
     const workerResults = await Promise.all(results);
     for (const node of survivors) {
