@@ -14,7 +14,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { SoakApp } from '../../test/soak/app-process.js';
-import { checkChurnReport, describeChurnReport, runChurn, type ChurnOptions } from '../../test/soak/churn.js';
+import { CHURN_MODULE_OPTIONS, checkChurnReport, describeChurnReport, runChurn, type ChurnOptions } from '../../test/soak/churn.js';
 import { checkFuzzReport, describeFuzzReport, runFuzzSoak } from '../../test/soak/fuzz-soak.js';
 import { REDIS_URL, uniquePrefix } from '../../test/support/redis-server.js';
 import { checkFaults, FAULTS_DEFAULTS, renderFaults, runFaults } from './faults.js';
@@ -83,7 +83,7 @@ async function churn(): Promise<boolean> {
   let ok = true;
   const options: ChurnOptions = { joinLeaveCycles: 50_000, connectCycles: 20_000, lanes: 20, progress: say };
   say('\n== churn on LocalPubSub ==');
-  const local = await SoakApp.start('churn-app');
+  const local = await SoakApp.start('churn-app', { moduleOptions: CHURN_MODULE_OPTIONS });
   try {
     const report = await runChurn(local, options);
     for (const line of describeChurnReport(report)) say(line);
@@ -94,7 +94,7 @@ async function churn(): Promise<boolean> {
   say('\n== churn on RedisPubSub ==');
   const prefix = uniquePrefix('soak-churn');
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  const onRedis = await SoakApp.start('churn-redis-app', { pubsub: 'redis', redisUrl: REDIS_URL, keyPrefix: prefix });
+  const onRedis = await SoakApp.start('churn-redis-app', { pubsub: 'redis', redisUrl: REDIS_URL, keyPrefix: prefix, moduleOptions: CHURN_MODULE_OPTIONS });
   try {
     const redisOptions: ChurnOptions = { ...options, redisChannels: () => redis.pubsub('CHANNELS', `${prefix}*`) as Promise<string[]> };
     const report = await runChurn(onRedis, redisOptions);

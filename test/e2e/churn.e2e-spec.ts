@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { SoakApp } from '../soak/app-process.js';
-import { checkChurnReport, describeChurnReport, runChurn, type ChurnOptions } from '../soak/churn.js';
+import { CHURN_MODULE_OPTIONS, checkChurnReport, describeChurnReport, runChurn, type ChurnOptions } from '../soak/churn.js';
 import { REDIS_URL, uniquePrefix } from '../support/redis-server.js';
 
 describe('churn', () => {
   it('20,000 join/leave and 5,000 connect/disconnect cycles on LocalPubSub leave no subscriber, Presence entry, timer, handle or listener behind, and the heap within 10% of its baseline', async (t) => {
-    const app = await SoakApp.start('churn-app');
+    const app = await SoakApp.start('churn-app', { moduleOptions: CHURN_MODULE_OPTIONS });
     try {
       const options: ChurnOptions = { joinLeaveCycles: 20_000, connectCycles: 5_000, lanes: 20 };
       const report = await runChurn(app, options);
@@ -36,7 +36,7 @@ describe('churn', () => {
     after(() => redis?.quit());
 
     it('5,000 join/leave and 2,000 connect/disconnect cycles leave no Redis channel subscribed beyond the baseline, and nothing else behind', async (t) => {
-      const app = await SoakApp.start('churn-redis-app', { pubsub: 'redis', redisUrl: REDIS_URL, keyPrefix: prefix });
+      const app = await SoakApp.start('churn-redis-app', { pubsub: 'redis', redisUrl: REDIS_URL, keyPrefix: prefix, moduleOptions: CHURN_MODULE_OPTIONS });
       try {
         const options: ChurnOptions = {
           joinLeaveCycles: 5_000,

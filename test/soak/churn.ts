@@ -18,6 +18,13 @@ import type { SoakApp } from './app-process.js';
 import { leftBehind, type SoakStats } from './soak-stats.js';
 import { MEMORY_TOLERANCE, mb, quietStats } from './fuzz-soak.js';
 
+/**
+ * The `ChannelsModule` options the churn's app runs with. The churn looks for
+ * leaks, not for rate limits: one connection joins and leaves hundreds of
+ * times a second, so any per-connection rate limit must be raised here.
+ */
+export const CHURN_MODULE_OPTIONS: Record<string, unknown> = {};
+
 export interface ChurnOptions {
   readonly joinLeaveCycles: number;
   readonly connectCycles: number;
