@@ -43,27 +43,5 @@ if [[ "$(ulimit -n)" != "unlimited" && "$(ulimit -n)" -lt 12000 ]]; then
   echo "warning: open-file limit is $(ulimit -n); the memory scenario needs about 10,100 per process" >&2
 fi
 
-# Job control puts the runner in its own process group, which its children
-# (servers, load workers) inherit: one kill takes them all.
-set -m
-runner=""
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  if [[ -n "$runner" ]] && kill -0 -- "-$runner" 2>/dev/null; then
-    kill -TERM -- "-$runner" 2>/dev/null || true
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-      kill -0 -- "-$runner" 2>/dev/null || break
-      sleep 0.3
-    done
-    kill -KILL -- "-$runner" 2>/dev/null || true
-  fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-node dist/bench/run.js "$@" &
-runner=$!
-wait "$runner"
+# The runner and its children (servers, load workers) run in one process group, killed on any exit.
+exec bash scripts/run-in-group.sh node dist/bench/run.js "$@"

@@ -65,6 +65,29 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
+/** CPU seconds (user + system, all threads) process `pid` used so far, from /proc; null where /proc is missing. */
+export function cpuSecondsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is state (field 3); utime and stime are fields 14 and 15.
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}
+
+/** A `kB` line of /proc/<pid>/status (VmRSS, VmHWM, ...) in bytes; null where unreadable. */
+export function statusBytesOf(pid: number, key: string): number | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m === null ? null : Number(m[1]) * 1024;
+  } catch {
+    return null;
+  }
+}
+
 export interface MemReport {
   pid: number;
   gc: boolean;
@@ -155,34 +178,17 @@ export class ServerProc {
 
   /** CPU seconds (user + system, all threads) used so far, from /proc; null where /proc is missing. */
   cpuSeconds(): number | null {
-    try {
-      const stat = readFileSync(`/proc/${this.pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // fields[0] is state (field 3); utime and stime are fields 14 and 15.
-      return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond();
-    } catch {
-      return null;
-    }
-  }
-
-  private statusKb(key: string): number | null {
-    try {
-      const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
-      const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
-      return m === null ? null : Number(m[1]) * 1024;
-    } catch {
-      return null;
-    }
+    return cpuSecondsOf(this.pid);
   }
 
   /** Resident set size now, in bytes (from /proc). */
   rss(): number | null {
-    return this.statusKb('VmRSS');
+    return statusBytesOf(this.pid, 'VmRSS');
   }
 
   /** Peak resident set size since start or the last `resetPeak`, in bytes. */
   peakRss(): number | null {
-    return this.statusKb('VmHWM');
+    return statusBytesOf(this.pid, 'VmHWM');
   }
 
   /** Resets the kernel's peak-RSS mark (Linux: `5` into clear_refs). Returns false where unsupported. */

@@ -30,6 +30,8 @@ export interface WireTarget {
   readonly host: string;
   readonly port: number;
   readonly dialect: Dialect;
+  /** More connect params for `phx`, as a query string without `?` (e.g. `user=c1`). */
+  readonly query?: string;
 }
 
 /** What a load worker drives: a WebSocket (`WireConn`) or a long-poll session (`LongPollConn`). */
@@ -314,7 +316,8 @@ export class WireConn extends LoadConnState implements LoadConn {
     }
   }
 
-  private onPhx(buf: Buffer, start: number, end: number): void {
+  /** A Phoenix frame's text is `buf[start, end)`; a subclass may read frames its own way. */
+  protected onPhx(buf: Buffer, start: number, end: number): void {
     if (buf[start] === CH_BRACKET && buf[start + 1] === CH_N) {
       if (buf[start + 6] === CH_N || isPosition(buf, start + 7, end)) {
         this.broadcasts++;
@@ -415,15 +418,24 @@ function onSocketError(this: net.Socket & { wireConn: WireConn }): void {
   // 'close' follows; a reset at the end of a scenario is expected.
 }
 
+/** Makes the connection object `openWire` drives: a `WireConn`, or a subclass. */
+export type WireConnFactory<C extends WireConn> = (socket: net.Socket, dialect: Dialect, onReady: (err?: Error) => void) => C;
+
+const plainWireConn: WireConnFactory<WireConn> = (socket, dialect, onReady) => new WireConn(socket, dialect, onReady);
+
 /**
  * Opens a connection and completes the WebSocket upgrade (and, for Socket.IO,
  * the Engine.IO open and namespace connect). Rejects after `timeoutMs`.
  */
-export function openWire(target: WireTarget, timeoutMs: number): Promise<WireConn> {
-  return new Promise<WireConn>((resolve, reject) => {
+export function openWire<C extends WireConn = WireConn>(
+  target: WireTarget,
+  timeoutMs: number,
+  make: WireConnFactory<C> = plainWireConn as WireConnFactory<C>,
+): Promise<C> {
+  return new Promise<C>((resolve, reject) => {
     const socket = net.connect({ host: target.host, port: target.port, noDelay: true });
     const timer = setTimeout(() => conn.fail(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs);
-    const conn = new WireConn(socket, target.dialect, (err) => {
+    const conn = make(socket, target.dialect, (err) => {
       clearTimeout(timer);
       if (err) reject(err);
       else resolve(conn);
@@ -433,7 +445,7 @@ export function openWire(target: WireTarget, timeoutMs: number): Promise<WireCon
     socket.on('data', onSocketData);
     socket.on('close', onSocketClose);
     socket.on('error', onSocketError);
-    const path = target.dialect === 'phx' ? PHX_PATH : SIO_PATH;
+    const path = target.dialect === 'phx' ? (target.query ? `${PHX_PATH}&${target.query}` : PHX_PATH) : SIO_PATH;
     socket.write(
       `GET ${path} HTTP/1.1\r\n` +
         `Host: ${target.host}:${target.port}\r\n` +

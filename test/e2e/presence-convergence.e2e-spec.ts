@@ -11,24 +11,13 @@ import { LogCapture } from '../support/log-capture.js';
 import { eventually, outcome, sleep } from '../support/phoenix-helpers.js';
 import { plain, refsByKey, shapeOf } from '../support/presence-helpers.js';
 import { presenceClient, startPresenceNodes, type PresenceClient, type PresenceNode } from '../support/presence-nodes.js';
+import { prng } from '../support/prng.js';
 import { REDIS_URL, uniquePrefix } from '../support/redis-server.js';
 
 const USERS = 1000;
 const OPS = 1000;
 const TOPICS = 10;
 const CONCURRENCY = 40;
-
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface User {
   readonly id: number;

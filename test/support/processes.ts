@@ -23,6 +23,20 @@ export interface RunOptions {
 /** The TypeScript compiler this repository pins, as a script for `node`. */
 export const TSC = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 
+/** Calls `onLine` with each line `stream` prints (without its newline), as it comes. */
+export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let buffered = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      onLine(buffered.slice(0, newline));
+      buffered = buffered.slice(newline + 1);
+    }
+  });
+}
+
 /** Runs a command to its end (or the time limit); never rejects for a non-zero exit. */
 export function run(command: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   return new Promise((resolve, reject) => {

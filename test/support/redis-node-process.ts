@@ -9,6 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Socket as PhoenixSocket, type SocketConnectOption } from 'phoenix';
 import { WebSocket } from 'ws';
+import { eachLine } from './processes.js';
 
 const ENTRY = fileURLToPath(new URL('../fixtures/cluster-node.js', import.meta.url));
 // eslint-disable-next-line no-control-regex
@@ -82,18 +83,7 @@ export class NodeProcess {
           resolve(node);
         }
       };
-      for (const stream of [child.stdout!, child.stderr!]) {
-        let buffered = '';
-        stream.setEncoding('utf8');
-        stream.on('data', (chunk: string) => {
-          buffered += chunk;
-          let newline: number;
-          while ((newline = buffered.indexOf('\n')) >= 0) {
-            onLine(buffered.slice(0, newline).replace(ANSI, ''));
-            buffered = buffered.slice(newline + 1);
-          }
-        });
-      }
+      for (const stream of [child.stdout!, child.stderr!]) eachLine(stream, (line) => onLine(line.replace(ANSI, '')));
     });
   }
 

@@ -93,7 +93,7 @@ export async function startApp(
 }
 
 /** phoenix.js encodes V2 arrays whatever `vsn` says: V1 needs JSON-object encode/decode (STYLE.md 7). */
-const v1Codec = {
+export const v1Codec = {
   encode(message: { join_ref: unknown; ref: unknown; topic: string; event: string; payload: unknown }, callback: (s: string) => void) {
     callback(JSON.stringify({ topic: message.topic, event: message.event, payload: message.payload, ref: message.ref, join_ref: message.join_ref }));
   },
