@@ -33,11 +33,22 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 const SCENARIOS = ['fanout', 'reqreply', 'memory', 'joinrate', 'cluster', 'slow'] as const;
 type Scenario = (typeof SCENARIOS)[number];
+/** The servers of the comparison table. */
 const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels', 'channels-lp', 'channels-tel'];
+/**
+ * Variants of our server, measured beside it on request: `channels-guarded`
+ * (a class guard and ValidationPipe on `ping`, `--enhancers guard-pipe`) and
+ * `channels-ref` (the same server file from another build, `--ref-dist`).
+ */
+const VARIANTS = ['channels-guarded', 'channels-ref'] as const;
+type Kind = ServerKind | (typeof VARIANTS)[number];
+const ALL_KINDS: readonly Kind[] = [...SERVERS, ...VARIANTS];
 
 interface Options {
   scenarios: Scenario[];
-  servers: ServerKind[];
+  servers: Kind[];
+  rounds: number;
+  refDist: string | null;
   workers: number;
   concurrency: number;
   fanoutN: number;
@@ -71,7 +82,12 @@ interface Options {
 const HELP = `Usage: npm run bench -- [--name value ...]   (or BENCH_NAME=value in the environment)
 
   --scenarios LIST     ${SCENARIOS.join(',')} (default: all)
-  --servers LIST       ${SERVERS.join(',')} (default: all)
+  --servers LIST       ${ALL_KINDS.join(',')} (default: ${SERVERS.join(',')})
+                       channels-guarded: ours with a class guard and ValidationPipe on ping;
+                       channels-ref: ours from another build (needs --ref-dist)
+  --rounds N           measure each scenario N times per server, servers taking turns
+                       within each round; the median round is reported (default 1)
+  --ref-dist DIR       the dist/ of another build, for channels-ref (e.g. main's)
   --quick              small sizes for a smoke run (does not touch README.md)
   --workers N          load worker processes (default 2)
   --concurrency N      connects+joins in flight, over all workers (default 200)
@@ -154,7 +170,9 @@ function parseOptions(argv: string[]): Options {
   const root = path.resolve(str('root', path.resolve(here, '..', '..')));
   const opts: Options = {
     scenarios: list('scenarios', SCENARIOS, SCENARIOS),
-    servers: list('servers', SERVERS, SERVERS),
+    servers: list('servers', ALL_KINDS, SERVERS),
+    rounds: Math.max(1, Math.floor(num('rounds', 1))),
+    refDist: given.has('ref-dist') ? path.resolve(str('ref-dist', '')) : null,
     workers: Math.max(1, Math.floor(num('workers', 2))),
     concurrency: Math.max(1, Math.floor(num('concurrency', 200, 100))),
     fanoutN: num('fanout-n', 5000, 500),
@@ -192,25 +210,43 @@ function parseOptions(argv: string[]): Options {
 
 // ---------------------------------------------------------------- processes
 
-const SERVER_FILES: Record<ServerKind, string> = {
-  'raw-ws': path.join(here, 'servers', 'raw-ws.server.js'),
-  socketio: path.join(here, 'servers', 'socketio.server.js'),
-  channels: path.join(here, 'servers', 'channels.server.js'),
-  'channels-lp': path.join(here, 'servers', 'channels.server.js'),
-  'channels-tel': path.join(here, 'servers', 'channels.server.js'),
-};
+function serverFile(kind: Kind): string {
+  switch (kind) {
+    case 'raw-ws':
+      return path.join(here, 'servers', 'raw-ws.server.js');
+    case 'socketio':
+      return path.join(here, 'servers', 'socketio.server.js');
+    case 'channels':
+    case 'channels-lp':
+    case 'channels-tel':
+    case 'channels-guarded':
+      return path.join(here, 'servers', 'channels.server.js');
+    case 'channels-ref':
+      if (opts.refDist === null) throw new Error('channels-ref needs --ref-dist (the dist/ of the build to compare with)');
+      return path.join(opts.refDist, 'bench', 'servers', 'channels.server.js');
+  }
+}
 const WORKER_FILE = path.join(here, 'load', 'worker.js');
 
-const DIALECT: Record<ServerKind, Dialect> = { 'raw-ws': 'phx', socketio: 'sio', channels: 'phx', 'channels-lp': 'lp', 'channels-tel': 'phx' };
+const DIALECT: Record<Kind, Dialect> = {
+  'raw-ws': 'phx',
+  socketio: 'sio',
+  channels: 'phx',
+  'channels-lp': 'lp',
+  'channels-tel': 'phx',
+  'channels-guarded': 'phx',
+  'channels-ref': 'phx',
+};
 
 let opts: Options;
 
-async function startServer(kind: ServerKind, extra: string[] = [], label: string = kind): Promise<ServerProc> {
+async function startServer(kind: Kind, extra: string[] = [], label: string = kind): Promise<ServerProc> {
   const args = [...extra];
   if (kind === 'channels-lp') args.push('--longpoll');
   if (kind === 'channels-tel') args.push('--telemetry');
   if (kind.startsWith('channels') && opts.maxBuffered > 0) args.push('--max-buffered', String(opts.maxBuffered));
-  return ServerProc.start(label, SERVER_FILES[kind], args, ['--expose-gc'], opts.verbose);
+  if (kind === 'channels-guarded') args.push('--enhancers', 'guard-pipe');
+  return ServerProc.start(label, serverFile(kind), args, ['--expose-gc'], opts.verbose);
 }
 
 /**
@@ -395,7 +431,7 @@ async function fanoutOn(scenario: Scenario, servers: ServerProc[], dialect: Dial
   }
 }
 
-async function scenarioFanout(kind: ServerKind): Promise<Result> {
+async function scenarioFanout(kind: Kind): Promise<Result> {
   const server = await startServer(kind);
   try {
     return await fanoutOn('fanout', [server], DIALECT[kind], opts.fanoutN, opts.fanoutM, 'bench:fanout');
@@ -404,7 +440,7 @@ async function scenarioFanout(kind: ServerKind): Promise<Result> {
   }
 }
 
-async function scenarioReqReply(kind: ServerKind): Promise<Result> {
+async function scenarioReqReply(kind: Kind): Promise<Result> {
   const server = await startServer(kind);
   const workers = startWorkers(Math.min(opts.workers, Math.max(1, opts.rrClients)));
   try {
@@ -438,7 +474,7 @@ async function scenarioReqReply(kind: ServerKind): Promise<Result> {
   }
 }
 
-async function scenarioMemory(kind: ServerKind): Promise<Result> {
+async function scenarioMemory(kind: Kind): Promise<Result> {
   const server = await startServer(kind);
   const workers = startWorkers(opts.workers);
   try {
@@ -469,7 +505,7 @@ async function scenarioMemory(kind: ServerKind): Promise<Result> {
   }
 }
 
-async function scenarioJoinRate(kind: ServerKind): Promise<Result> {
+async function scenarioJoinRate(kind: Kind): Promise<Result> {
   const server = await startServer(kind);
   const workers = startWorkers(opts.workers);
   try {
@@ -529,7 +565,7 @@ function redisAnswers(url: string): Promise<boolean> {
  * with LocalPubSub, then through one Redis on 1, 2 and 3 nodes, subscribers
  * spread evenly over the nodes and the blast sent from the first.
  */
-async function scenarioCluster(kind: ServerKind): Promise<Result> {
+async function scenarioCluster(kind: Kind): Promise<Result> {
   if (!(await redisAnswers(opts.redisUrl))) {
     return { skipped: `Redis at ${opts.redisUrl} did not answer PING` };
   }
@@ -563,7 +599,7 @@ async function scenarioCluster(kind: ServerKind): Promise<Result> {
  * (sent by one reading publisher, in blasts of `slowPerBlast` messages).
  * Reports the server's peak RSS and how many slow clients it closed.
  */
-async function scenarioSlow(kind: ServerKind): Promise<Result> {
+async function scenarioSlow(kind: Kind): Promise<Result> {
   const server = await startServer(kind);
   const workers = startWorkers(2);
   const capBytes = opts.slowCapMb * 1024 * 1024;
@@ -633,7 +669,7 @@ async function scenarioSlow(kind: ServerKind): Promise<Result> {
   }
 }
 
-const RUNNERS: Record<Scenario, (kind: ServerKind) => Promise<Result>> = {
+const RUNNERS: Record<Scenario, (kind: Kind) => Promise<Result>> = {
   fanout: scenarioFanout,
   reqreply: scenarioReqReply,
   memory: scenarioMemory,
@@ -642,7 +678,7 @@ const RUNNERS: Record<Scenario, (kind: ServerKind) => Promise<Result>> = {
   slow: scenarioSlow,
 };
 
-function serversFor(scenario: Scenario): ServerKind[] {
+function serversFor(scenario: Scenario): Kind[] {
   // Long-poll (channels-lp) and telemetry (channels-tel) run where users weigh their cost: request/reply and fanout.
   const servers =
     scenario === 'fanout' || scenario === 'reqreply' ? opts.servers : opts.servers.filter((s) => s !== 'channels-lp' && s !== 'channels-tel');
@@ -736,9 +772,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `nestjs-channels bench · ${process.version} · ${os.cpus().length} cores · scenarios ${opts.scenarios.join(',')} · servers ${opts.servers.join(',')}\n`,
   );
-  const broken = new Map<ServerKind, string>();
+  const broken = new Map<Kind, string>();
   if (opts.check) {
-    const kinds = SERVERS.filter((k) => opts.scenarios.some((s) => serversFor(s).includes(k)));
+    const kinds = ALL_KINDS.filter((k) => opts.scenarios.some((s) => serversFor(s).includes(k)));
     for (const kind of kinds) {
       process.stdout.write(`  preflight ${kind.padEnd(9)} … `);
       try {
@@ -761,33 +797,64 @@ async function main(): Promise<void> {
   for (const scenario of opts.scenarios) {
     const perServer: Record<string, Result> = {};
     results.results[scenario] = perServer;
-    for (const kind of serversFor(scenario)) {
-      const t0 = Date.now();
-      process.stdout.write(`  ${scenario.padEnd(9)} ${kind.padEnd(9)} … `);
-      const why = broken.get(kind);
-      if (why !== undefined) {
-        perServer[kind] = { error: `preflight failed: ${why.split('\n')[0]}` };
-        process.stdout.write('skipped (preflight failed)\n');
-        continue;
-      }
-      try {
-        const r = await RUNNERS[scenario](kind);
-        perServer[kind] = r;
-        process.stdout.write(`${summaryLine(scenario, r)}  (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
-        printProfiles(r);
-      } catch (err) {
-        const msg = err instanceof Error ? err.message : String(err);
-        perServer[kind] = { error: msg };
-        process.stdout.write(`failed: ${msg.split('\n')[0]}\n`);
-        if (opts.verbose || msg.includes('\n')) process.stdout.write(`${msg.split('\n').slice(1).join('\n')}\n`);
-        killAllChildren();
+    const rounds = new Map<Kind, Result[]>();
+    for (let round = 1; round <= opts.rounds; round++) {
+      for (const kind of serversFor(scenario)) {
+        const t0 = Date.now();
+        const label = opts.rounds > 1 ? `${kind} #${round}` : kind;
+        process.stdout.write(`  ${scenario.padEnd(9)} ${label.padEnd(9)} … `);
+        const why = broken.get(kind);
+        if (why !== undefined) {
+          perServer[kind] = { error: `preflight failed: ${why.split('\n')[0]}` };
+          process.stdout.write('skipped (preflight failed)\n');
+          continue;
+        }
+        try {
+          const r = await RUNNERS[scenario](kind);
+          rounds.set(kind, [...(rounds.get(kind) ?? []), r]);
+          process.stdout.write(`${summaryLine(scenario, r)}  (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+          printProfiles(r);
+        } catch (err) {
+          const msg = err instanceof Error ? err.message : String(err);
+          if (!rounds.has(kind)) perServer[kind] = { error: msg };
+          process.stdout.write(`failed: ${msg.split('\n')[0]}\n`);
+          if (opts.verbose || msg.includes('\n')) process.stdout.write(`${msg.split('\n').slice(1).join('\n')}\n`);
+          killAllChildren();
+        }
       }
     }
+    for (const [kind, measured] of rounds) perServer[kind] = medianRound(measured);
+    printVariantRatios(scenario, perServer);
   }
   results.meta = meta(startedAt, (Date.now() - startedAt.getTime()) / 1000);
   const { text, markdown } = renderReport(results);
   process.stdout.write(`\n${text}\n`);
   writeOutputs(results, markdown);
+}
+
+/** The round with the median rate (the first when there is no rate), with every round's rate beside it. */
+function medianRound(measured: Result[]): Result {
+  if (measured.length === 1) return measured[0]!;
+  const rated = measured.filter((r) => typeof r['rate'] === 'number');
+  const sorted = [...rated].sort((a, b) => (a['rate'] as number) - (b['rate'] as number));
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] ?? measured[0]!;
+  return { ...median, rounds: measured.map((r) => r['rate'] ?? null) };
+}
+
+/** Ratios of our variants, when they ran beside our server: the cost of enhancers, and the change against another build. */
+function printVariantRatios(scenario: Scenario, perServer: Record<string, Result>): void {
+  const rateOf = (kind: Kind): number | null => {
+    const v = perServer[kind]?.['rate'];
+    return typeof v === 'number' && v > 0 ? v : null;
+  };
+  const ours = rateOf('channels');
+  const lines: string[] = [];
+  const guarded = rateOf('channels-guarded');
+  const ref = rateOf('channels-ref');
+  if (ours !== null && guarded !== null) lines.push(`channels-guarded / channels = ${(guarded / ours).toFixed(3)}`);
+  if (ours !== null && ref !== null) lines.push(`channels / channels-ref = ${(ours / ref).toFixed(3)}`);
+  if (guarded !== null && ref !== null) lines.push(`channels-guarded / channels-ref = ${(guarded / ref).toFixed(3)}`);
+  if (lines.length > 0) process.stdout.write(`  ${scenario} rate ratios: ${lines.join('; ')}\n`);
 }
 
 /** Prints the hot functions of any profile taken during a scenario (also those of cluster variants). */

@@ -11,6 +11,18 @@ export const HANDLE_IN_METADATA = 'channels:handle_in';
 export const HANDLE_OUT_METADATA = 'channels:handle_out';
 export const HANDLE_INFO_METADATA = 'channels:handle_info';
 export const TERMINATE_METADATA = 'channels:terminate';
+/** Parameter metadata that describes a handler's positional arguments to Nest's context creator. */
+export const CHANNEL_PARAMS_METADATA = 'channels:params';
+
+/**
+ * Parameter types of the positional arguments Nest's `@MessageBody()` and
+ * `@ConnectedSocket()` do not cover; numbered clear of Nest's own.
+ */
+export const CHANNEL_PARAMTYPE = {
+  topic: 100,
+  event: 101,
+  connectInfo: 102,
+} as const;
 
 // ── Internal injection tokens ───────────────────────────────────────────────
 export const CHANNELS_MOUNT_OPTIONS = Symbol('CHANNELS_MOUNT_OPTIONS');
@@ -51,6 +63,8 @@ export const REASON = {
   tooManyChannels: 'too many channels joined',
   joinCrashed: 'join crashed',
   channelCrash: 'channel_crash',
+  /** A guard refused a join or a request. */
+  unauthorized: 'unauthorized',
   // Ours, for limits the protocol does not name.
   topicTooLong: 'topic too long',
   joinTooLarge: 'join payload too large',
@@ -75,6 +89,8 @@ export const DEFAULTS = {
   maxPayloadDepth: 64,
   /** Tasks one channel's mailbox may hold (client frames, intercepted broadcasts, infos). */
   maxQueuedMessages: 1000,
+  /** Milliseconds the socket handler's connect (guards included) may take before the upgrade is answered 503. */
+  connectTimeoutMs: 10_000,
   /** Characters of a topic a client may join: the most a V2 binary frame's one-byte length can carry (ASCII). */
   maxTopicLength: 255,
   /** Bytes of one join message. */

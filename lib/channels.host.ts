@@ -25,6 +25,7 @@ import type { ResolvedPresenceOptions } from './presence/presence.types.js';
 import { LocalPubSub } from './pubsub/local.pubsub.js';
 import type { PubSub } from './pubsub/pubsub.js';
 import { PubSubProxy } from './pubsub/pubsub.proxy.js';
+import { ChannelContextCreator } from './registry/channel-context-creator.js';
 import { ChannelExplorer } from './registry/channel.explorer.js';
 import { ChannelRegistry } from './registry/channel.registry.js';
 import { ChannelsMount } from './socket/channels-mount.js';
@@ -49,6 +50,7 @@ export class ChannelsHost
   constructor(
     private readonly discovery: DiscoveryService,
     private readonly explorer: ChannelExplorer,
+    private readonly contextCreator: ChannelContextCreator,
     private readonly httpAdapterHost: HttpAdapterHost,
   ) {}
 
@@ -87,6 +89,11 @@ export class ChannelsHost
     if (new Set(given).size > 1) {
       throw new ChannelsConfigurationError('an app has one PubSub: give the pubsub option on one ChannelsModule mount only');
     }
+    // Every mount's channel set is checked before the PubSub connects: a bad configuration starts nothing.
+    const registries = mounts.map((mount) => {
+      const selected = mount.options.channels;
+      return new ChannelRegistry(this.explorer.select(mount.options.path, selected, definitions), selected !== null);
+    });
     const pubsub = given[0] ?? new LocalPubSub();
     const presenceOptions = mounts
       .map((mount) => mount.options.presence)
@@ -103,13 +110,8 @@ export class ChannelsHost
     this.pubsubProxy.bind(pubsub);
     await pubsub.init();
     await this.presence.start(pubsub, presenceOptions[0] ?? resolvePresenceOptions());
-    for (const mount of mounts) {
-      const selected = mount.options.channels;
-      const registry = new ChannelRegistry(
-        selected === null ? definitions : this.explorer.select(selected, definitions),
-        selected !== null,
-      );
-      await mount.configure(registry, pubsub);
+    for (const [index, mount] of mounts.entries()) {
+      await mount.configure(registries[index]!, pubsub, this.discovery, this.contextCreator);
     }
     this.mountList = mounts;
   }

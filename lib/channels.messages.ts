@@ -42,6 +42,18 @@ export const MESSAGES = {
     `${channel} on ${topic}: ${what} after the channel ended cannot be encoded; dropped: ${reason}`,
   broadcastUnencodable: (event: string, topic: string, vsn: string, reason: string) =>
     `cannot encode broadcast '${event}' on ${topic} for ${vsn} subscribers, who do not get it: ${reason}`,
+  providedTwice: (channel: string, first: string | undefined, second: string | undefined) =>
+    `${channel} is a provider of two modules (${first ?? '?'} and ${second ?? '?'}); a channel class is provided by one module, whose providers it is built with`,
+  enhancerIgnored: (where: string) =>
+    `${where}: guards, interceptors, pipes, filters and parameter decorators run on @Join and @HandleIn only; the ones on this method are ignored`,
+  undecoratedParams: (where: string, indexes: number[]) =>
+    `${where} has parameter decorators, so its other parameters (index ${indexes.join(', ')}) receive undefined; decorate every parameter (e.g. @ConnectedSocket()) or none`,
+  socketHandlerInModules: (handler: string, modules: string) =>
+    `the socket handler ${handler} is a provider of several modules (${modules}); provide it in one`,
+  socketHandlerNotProvided: (handler: string) =>
+    `the socket handler ${handler} has guards, interceptors, pipes, filters or parameter decorators (its own or app-wide), which Nest resolves only for a provider: add ${handler} to a module's providers`,
+  connectTimedOut: (handler: string, limitMs: number, peer: string, transport: string) =>
+    `${handler}.connect from ${peer} did not settle within ${limitMs}ms (connectTimeout); answering its ${transport} connection with 503`,
   previousCutOff: (channel: string, topic: string, limitMs: number) =>
     `${channel} on ${topic}: the join and messages queued before a duplicate join did not finish within ${limitMs}ms (shutdownTimeout); the duplicate join replaces the channel now`,
   serving: (count: number, patterns: string, websocketPath: string) =>

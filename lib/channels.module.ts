@@ -8,9 +8,11 @@ import { ChannelsConfigurationError } from './errors/errors.js';
 import type {
   ChannelsModuleAsyncOptions,
   ChannelsModuleOptions,
+  ChannelsOptionsFactory,
 } from './interfaces/channels-module-options.interface.js';
 import { Presence } from './presence/presence.js';
 import { PubSub } from './pubsub/pubsub.js';
+import { ChannelContextCreator } from './registry/channel-context-creator.js';
 import { ChannelExplorer } from './registry/channel.explorer.js';
 import { ChannelMetadataAccessor } from './registry/channel-metadata.accessor.js';
 import { ChannelsMount } from './socket/channels-mount.js';
@@ -21,6 +23,7 @@ import { ChannelsMount } from './socket/channels-mount.js';
   imports: [DiscoveryModule],
   providers: [
     ChannelMetadataAccessor,
+    ChannelContextCreator,
     ChannelExplorer,
     ChannelsHost,
     ChannelsEndpoint,
@@ -43,31 +46,51 @@ class ChannelsCoreModule {}
 export class ChannelsModule {
   static forRoot(options: ChannelsModuleOptions = {}): DynamicModule {
     const resolved = resolveOptions(options);
-    return ChannelsModule.mount({ provide: CHANNELS_MOUNT_OPTIONS, useValue: resolved }, []);
+    return ChannelsModule.mount([{ provide: CHANNELS_MOUNT_OPTIONS, useValue: resolved }], []);
   }
 
+  /**
+   * A mount whose options come from a provider: `useFactory` with `inject`,
+   * `useClass` or `useExisting` (a `ChannelsOptionsFactory`).
+   *
+   * @example
+   * ChannelsModule.forRootAsync({ imports: [ConfigModule], inject: [ConfigService],
+   *   useFactory: (config: ConfigService) => ({ path: config.get('SOCKET_PATH') }) })
+   * @example ChannelsModule.forRootAsync({ imports: [ConfigModule], useClass: ChannelsConfig })
+   */
   static forRootAsync(options: ChannelsModuleAsyncOptions): DynamicModule {
-    if (typeof options?.useFactory !== 'function') {
-      throw new ChannelsConfigurationError('ChannelsModule.forRootAsync needs useFactory');
+    const given = [options?.useFactory, options?.useClass, options?.useExisting].filter((x) => x !== undefined);
+    if (given.length !== 1 || (options.useFactory !== undefined && typeof options.useFactory !== 'function')) {
+      throw new ChannelsConfigurationError(
+        `ChannelsModule.forRootAsync needs useFactory, useClass or useExisting (exactly one); got ${given.length === 0 ? 'none' : given.length}`,
+      );
     }
-    return ChannelsModule.mount(
-      {
+    const resolve = (given: ChannelsModuleOptions) => resolveOptions({ ...given, socket: given?.socket ?? options.socket });
+    const providers: Provider[] = [];
+    if (options.useFactory !== undefined) {
+      const factory = options.useFactory;
+      providers.push({
         provide: CHANNELS_MOUNT_OPTIONS,
-        useFactory: async (...args: unknown[]) => {
-          const given = await options.useFactory(...args);
-          return resolveOptions({ ...given, socket: given?.socket ?? options.socket });
-        },
+        useFactory: async (...args: unknown[]) => resolve(await factory(...args)),
         inject: options.inject ?? [],
-      },
-      options.imports ?? [],
-    );
+      });
+    } else {
+      const factoryType = (options.useClass ?? options.useExisting)!;
+      if (options.useClass !== undefined) providers.push({ provide: factoryType, useClass: factoryType });
+      providers.push({
+        provide: CHANNELS_MOUNT_OPTIONS,
+        useFactory: async (factory: ChannelsOptionsFactory) => resolve(await factory.createChannelsOptions()),
+        inject: [factoryType],
+      });
+    }
+    return ChannelsModule.mount(providers, options.imports ?? []);
   }
 
-  private static mount(optionsProvider: Provider, imports: NonNullable<DynamicModule['imports']>): DynamicModule {
+  private static mount(optionsProviders: Provider[], imports: NonNullable<DynamicModule['imports']>): DynamicModule {
     return {
       module: ChannelsModule,
       imports: [ChannelsCoreModule, ...imports],
-      providers: [optionsProvider, ChannelsMount],
+      providers: [...optionsProviders, ChannelsMount],
       exports: [ChannelsCoreModule],
     };
   }

@@ -101,6 +101,7 @@ export function resolveOptions(options: ChannelsModuleOptions = {}): ResolvedCha
     perMessageDeflate: options.perMessageDeflate ?? false,
     maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes, DEFAULTS.maxBufferedBytes),
     shutdownTimeoutMs: positive('shutdownTimeout', options.shutdownTimeout, DEFAULTS.shutdownTimeoutMs, true),
+    connectTimeoutMs: positive('connectTimeout', options.connectTimeout, DEFAULTS.connectTimeoutMs, true),
     connectLogLevel: logger === false ? false : (logger?.connect ?? 'log'),
   });
 }

@@ -13,15 +13,17 @@ export { ChannelsAdapter } from './transports/channels.adapter.js';
 export { Channel } from './decorators/channel.decorator.js';
 export { Intercept } from './decorators/intercept.decorator.js';
 export { Join, HandleIn, HandleOut, HandleInfo, Terminate } from './decorators/method-decorators.js';
+export { Topic, TopicParam, Event } from './decorators/param.decorators.js';
 
 // Socket types
-export { ChannelSocket } from './channel/channel-socket.js';
+export type { ChannelSocket, PushPayload } from './channel/channel-socket.js';
 export { SocketRef } from './channel/socket-ref.js';
 export type { TerminateReason } from './channel/channel-server.js';
 export type { Socket, SocketHandler, ConnectInfo } from './interfaces/socket-handler.interface.js';
 export type {
   ChannelsModuleOptions,
   ChannelsModuleAsyncOptions,
+  ChannelsOptionsFactory,
   ChannelOptions,
   CheckOrigin,
   LongPollOptions,
@@ -29,6 +31,7 @@ export type {
 
 // Result helpers
 export { reply, noreply, stop, Reply, NoReply, Stop } from './channel/results.js';
+export type { CallbackResult, TerminateResult } from './channel/results.js';
 
 // Errors
 export { ChannelError } from './errors/channel.error.js';

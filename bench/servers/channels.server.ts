@@ -12,16 +12,49 @@
  *   --longpoll               also serve long-poll at /socket/longpoll (the channels-lp bench server)
  *   --telemetry              a listener on every telemetry event (the channels-tel bench server), as a metrics
  *                            recipe has: it reads each event's duration and counts events by name
+ *   --enhancers none|guard-pipe
+ *                            guard-pipe serves `bench:*` with a class guard that lets
+ *                            everyone in and `ping` validated by ValidationPipe against a
+ *                            DTO (`@MessageBody() dto: PingDto`): the cost of enhancers
  *
  * Channel `bench:*`: join ok; `ping` replies with its payload; `blast` {n, size}
  * broadcasts n × `msg` {i, body} to the topic, then replies ok.
  */
 import 'reflect-metadata';
+import { Injectable, UseGuards, UsePipes, ValidationPipe, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { MessageBody } from '@nestjs/websockets';
+import { IsOptional, IsString } from 'class-validator';
 import { subscribe } from 'node:diagnostics_channel';
-import { TELEMETRY, type ChannelsModuleOptions } from '../../lib/index.js';
+import { Channel, HandleIn, TELEMETRY, type ChannelSocket, type ChannelsModuleOptions } from '../../lib/index.js';
 import { BenchChannel } from './bench.channel.js';
 import { arg, exitOnSignals, serveNestBenchApp } from './bench-hooks.js';
 import { benchPubSub, createChannelsApp } from './channels-app.js';
+
+/** Lets every join and request through, after looking at the socket as a real guard would. */
+@Injectable()
+class AllowGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    return context.switchToWs().getClient<ChannelSocket>().topic.startsWith('bench:');
+  }
+}
+
+/** The load generator's ping payload: `{ body: 'xxx…' }`. */
+class PingDto {
+  @IsOptional()
+  @IsString()
+  body?: string;
+}
+
+/** `BenchChannel` behind a guard, with `ping` validated: the same work plus what enhancers cost. */
+@Channel('bench:*', { logJoin: false, logHandleIn: false })
+@UseGuards(AllowGuard)
+class GuardedBenchChannel extends BenchChannel {
+  @HandleIn('ping')
+  @UsePipes(new ValidationPipe())
+  override ping(@MessageBody() payload: PingDto) {
+    return payload;
+  }
+}
 
 /** What the telemetry listeners saw: events by channel name, and the sum of their durations. */
 const seen = { events: new Map<string | symbol, number>(), durationMs: 0 };
@@ -52,7 +85,8 @@ async function main(): Promise<void> {
       ...(maxBuffered > 0 ? { maxBufferedBytes: maxBuffered } : {}),
       ...(process.argv.includes('--longpoll') ? { longpoll: true } : {}),
     };
-    return createChannelsApp(options, [BenchChannel]);
+    const enhanced = arg('enhancers', 'none') === 'guard-pipe';
+    return createChannelsApp(options, enhanced ? [GuardedBenchChannel, AllowGuard] : [BenchChannel]);
   });
 }
 

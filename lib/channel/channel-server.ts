@@ -10,11 +10,21 @@
  * a handler is async. A handler's result decides what is written
  * (PROTOCOL.md 5.2). User code is wrapped here and nowhere else: a throw
  * crashes this channel only.
+ *
+ * Every outcome of user code ends in one place per kind of task: what a
+ * handler returns, throws or rejects with, what a guard or pipe refuses, what
+ * an exception filter answers and what the serializer cannot encode all
+ * become the channel's answer (a reply, a refused join) or its crash. A
+ * handler that something enhances (a guard, interceptor, pipe, filter or
+ * parameter decorator) is called through the call Nest builds for it,
+ * bound to this channel's instance on first use; the others are called
+ * directly, with nothing extra per frame.
  */
 import { Logger } from '@nestjs/common';
+import type { TracingChannel } from 'node:diagnostics_channel';
 import { MESSAGES, describe, describeParams, stackOf } from '../channels.messages.js';
 import { REASON, WIRE } from '../channels.constants.js';
-import { ChannelError } from '../errors/channel.error.js';
+import { answerFor, NO_ANSWER } from '../errors/error-answer.js';
 import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
 import { observe, settle } from '../errors/observe.js';
 import { HISTORY_MESSAGES } from '../history/history.messages.js';
@@ -22,7 +32,7 @@ import type { HistoryPosition, HistoryPubSub, HistoryRead, ResolvedHistoryOption
 import { formatPosition, parsePosition } from '../history/position.js';
 import { FastlaneCache } from '../pubsub/fastlane.js';
 import type { Subscriber } from '../pubsub/subscriber.interface.js';
-import type { ChannelDefinition } from '../registry/channel-definition.js';
+import type { ChannelDefinition, ChannelHandler, EnhancedCall } from '../registry/channel-definition.js';
 import { isBroadcastPayload, type Broadcast, type Ref } from '../serializers/message.js';
 import type { OutFrame } from '../serializers/serializer.interface.js';
 import {
@@ -32,13 +42,15 @@ import {
   tracing,
   type HandleInEvent,
   type HandleInResult,
+  type HandleInTrace,
   type JoinEvent,
   type JoinResult,
+  type JoinTrace,
   type TerminateEvent,
 } from '../telemetry/telemetry.js';
 import type { ChannelConnection } from './channel-connection.interface.js';
-import { ChannelSocket } from './channel-socket.js';
-import { NoReply, Reply, Stop, isGracefulReason } from './results.js';
+import { ChannelSocketImpl } from './channel-socket.js';
+import { NoReply, Reply, Returned, Stop, isGracefulReason } from './results.js';
 import { SocketRef } from './socket-ref.js';
 import { bucketFor, type TokenBucket } from './token-bucket.js';
 
@@ -127,6 +139,11 @@ function hasSince(params: unknown): boolean {
   return typeof params === 'object' && params !== null && Object.hasOwn(params, 'since');
 }
 
+/** What a traced enhanced call reports as its result: the handler's value, or an exception filter's answer. */
+function handlerOutcome(outcome: unknown): unknown {
+  return outcome instanceof Returned ? outcome.value : outcome;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
@@ -134,13 +151,15 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 export class ChannelServer implements Subscriber {
   /** The channel's join_ref for its pushes and replies: `join_ref ?? ref` of the join message. */
   readonly joinRef: Ref;
-  readonly socket: ChannelSocket;
+  readonly socket: ChannelSocketImpl;
   /** `maxMessagesPerSecond` for this channel's client; null when unlimited. The connection takes from it. */
   readonly messageBucket: TokenBucket | null;
 
   private readonly logger: Logger;
   private state = State.Joining;
   private instance: any = null;
+  /** Nest's enhanced calls bound to this instance, by handler slot; made on first use. */
+  private enhanced: Array<EnhancedCall | undefined> | null = null;
   private subscribed = false;
   private external: Set<string> | null = null;
   /** Fastlaned broadcasts that arrived between subscribe and the join reply. */
@@ -195,7 +214,7 @@ export class ChannelServer implements Subscriber {
     this.history = definition.history;
     this.ordered = definition.history !== null && definition.intercepts !== null;
     this.logger = loggerFor(definition);
-    this.socket = new ChannelSocket(this, connection.assigns);
+    this.socket = new ChannelSocketImpl(this, connection.assigns);
   }
 
   get isJoined(): boolean {
@@ -643,17 +662,35 @@ export class ChannelServer implements Subscriber {
     }
     const startedAt = performance.now();
     this.joinStartedAt = startedAt;
+    let created: object | Promise<object>;
+    try {
+      created = this.definition.create(this.socket);
+    } catch (error) {
+      return this.joinFailed(task, error);
+    }
+    if (isThenable(created)) {
+      return (created as Promise<object>).then(
+        (instance) => this.invokeJoin(task, instance, startedAt),
+        (error: unknown) => this.joinFailed(task, error),
+      );
+    }
+    return this.invokeJoin(task, created, startedAt);
+  }
+
+  private invokeJoin(task: Task, instance: object, startedAt: number): PromiseLike<unknown> | undefined {
+    if (this.state === State.Closed) {
+      // Closed while Nest resolved the instance: @Join never runs, so neither does @Terminate.
+      this.writePreviousClose();
+      return undefined;
+    }
+    this.instance = instance;
+    const handler = this.definition.join;
+    if (handler.enhance !== null) return this.invokeEnhancedJoin(task, handler, startedAt);
     let result: unknown;
     try {
-      const instance: any = (this.instance = this.definition.create());
-      const method = this.definition.join;
       result = isTracing(tracing.join)
-        ? traced(
-            tracing.join,
-            { topic: this.topic, channel: this.definition.name, params: task.payload, socketId: this.connection.id },
-            () => instance[method](this.topic, task.payload, this.socket),
-          )
-        : instance[method](this.topic, task.payload, this.socket);
+        ? traced(tracing.join, this.joinTrace(task), () => this.instance[handler.method](this.topic, task.payload, this.socket))
+        : this.instance[handler.method](this.topic, task.payload, this.socket);
     } catch (error) {
       return this.joinFailed(task, error);
     }
@@ -664,6 +701,33 @@ export class ChannelServer implements Subscriber {
       );
     }
     return this.joinReturned(task, result, startedAt);
+  }
+
+  /** `@Join` through Nest's call for it: guards, interceptors, pipes and filters around the handler. */
+  private invokeEnhancedJoin(task: Task, handler: ChannelHandler, startedAt: number): PromiseLike<unknown> | undefined {
+    let pending: Promise<unknown>;
+    try {
+      pending = this.callEnhanced(handler, task, WIRE.join, tracing.join, this.joinTrace);
+    } catch (error) {
+      return this.joinFailed(task, error);
+    }
+    return pending.then(
+      (outcome) =>
+        outcome instanceof Returned ? this.joinReturned(task, outcome.value, startedAt) : this.joinAnswered(task, outcome, startedAt),
+      (error: unknown) => this.joinFailed(task, error),
+    );
+  }
+
+  /** The context of the `join` tracing channel. */
+  private joinTrace(task: Task): JoinTrace {
+    return { topic: this.topic, channel: this.definition.name, params: task.payload, socketId: this.connection.id };
+  }
+
+  /** An exception filter's answer to a join: a result helper counts as @Join's result; any other value refuses with it. */
+  private joinAnswered(task: Task, answer: unknown, startedAt: number): PromiseLike<unknown> | undefined {
+    if (answer instanceof Reply || answer instanceof NoReply || answer instanceof Stop) return this.joinReturned(task, answer, startedAt);
+    this.publishJoin(task, 'error');
+    return this.joinRefused(task, answer, startedAt);
   }
 
   private joinReturned(task: Task, result: unknown, startedAt: number): PromiseLike<unknown> | undefined {
@@ -682,7 +746,7 @@ export class ChannelServer implements Subscriber {
         task,
         new ChannelsError(
           ERROR_CODE.invalidResult,
-          MESSAGES.invalidResult(`${this.definition.name}.${this.definition.join}`, ACCEPTED_JOIN, result),
+          MESSAGES.invalidResult(this.definition.join.where, ACCEPTED_JOIN, result),
         ),
       );
     } else response = result;
@@ -739,12 +803,12 @@ export class ChannelServer implements Subscriber {
     }
   }
 
+  /** A thrown ChannelError, WsException or HttpException (a guard's refusal included) refuses the join with its answer; anything else crashes it. */
   private joinFailed(task: Task, error: unknown): undefined {
-    this.publishJoin(task, error instanceof ChannelError ? 'error' : 'crashed');
-    if (error instanceof ChannelError) return this.joinRefused(task, error.payload, null);
-    this.logger.error(
-      `${MESSAGES.crashed(`${this.definition.name}.${this.definition.join}`, this.topic, null)}: ${stackOf(error)}`,
-    );
+    const answer = answerFor(error);
+    this.publishJoin(task, answer !== NO_ANSWER ? 'error' : 'crashed');
+    if (answer !== NO_ANSWER) return this.joinRefused(task, answer, null);
+    this.logger.error(`${MESSAGES.crashed(this.definition.join.where, this.topic, null)}: ${stackOf(error)}`);
     return this.joinRefused(task, { reason: REASON.joinCrashed }, null);
   }
 
@@ -817,8 +881,8 @@ export class ChannelServer implements Subscriber {
   // ── handle_in (PROTOCOL.md 5.2) ──────────────────────────────────────────
 
   private runIn(task: Task): PromiseLike<unknown> | undefined {
-    const method = this.definition.handleIn.get(task.event);
-    if (method === undefined) {
+    const handler = this.definition.handleIn.get(task.event) ?? this.prefixHandler(task.event);
+    if (handler === undefined) {
       this.crash(new Error(MESSAGES.noHandleIn(this.definition.name, task.event, this.topic)), null, task.event, false);
       return undefined;
     }
@@ -826,43 +890,106 @@ export class ChannelServer implements Subscriber {
     const timed = (level !== false && !this.quiet && Logger.isLevelEnabled(level)) || telemetry.handleIn.hasSubscribers;
     const startedAt = timed ? performance.now() : -1;
     this.currentRef = task.ref;
+    if (handler.enhance !== null) return this.runEnhancedIn(task, handler, startedAt);
     let result: unknown;
     try {
-      result = isTracing(tracing.handleIn) ? this.tracedIn(task, method) : this.instance[method](task.payload, this.socket, task.event);
+      result = isTracing(tracing.handleIn)
+        ? traced(tracing.handleIn, this.inTrace(task), () => this.instance[handler.method](task.payload, this.socket, task.event))
+        : this.instance[handler.method](task.payload, this.socket, task.event);
     } catch (error) {
-      this.inThrew(task, method, error, startedAt);
+      this.inThrew(task, handler, error, startedAt);
       return undefined;
     }
     if (isThenable(result)) {
       return result.then(
-        (value) => this.inReturned(task, method, value, startedAt),
-        (error) => this.inThrew(task, method, error, startedAt),
+        (value) => this.inReturned(task, handler, value, startedAt),
+        (error) => this.inThrew(task, handler, error, startedAt),
       );
     }
-    this.inReturned(task, method, result, startedAt);
+    this.inReturned(task, handler, result, startedAt);
     return undefined;
   }
 
-  private tracedIn(task: Task, method: string): unknown {
-    const context = {
+  /** `@HandleIn('ctl:*')`: the longest prefix that matches, tried only when no exact event does. */
+  private prefixHandler(event: string): ChannelHandler | undefined {
+    for (const entry of this.definition.handleInPrefixes) {
+      if (event.startsWith(entry.prefix)) return entry.handler;
+    }
+    return undefined;
+  }
+
+  private runEnhancedIn(task: Task, handler: ChannelHandler, startedAt: number): PromiseLike<unknown> | undefined {
+    let pending: Promise<unknown>;
+    try {
+      pending = this.callEnhanced(handler, task, task.event, tracing.handleIn, this.inTrace);
+    } catch (error) {
+      this.inThrew(task, handler, error, startedAt);
+      return undefined;
+    }
+    return pending.then(
+      (outcome) =>
+        outcome instanceof Returned
+          ? this.inReturned(task, handler, outcome.value, startedAt)
+          : this.inAnswered(task, handler, outcome, startedAt),
+      (error: unknown) => this.inThrew(task, handler, error, startedAt),
+    );
+  }
+
+  /**
+   * Calls an enhanced handler with the execution context's arguments; while
+   * its tracing channel has subscribers, inside it (the trace's `result` is
+   * the handler's value, or a filter's answer).
+   */
+  private callEnhanced<C extends { result?: unknown; error?: unknown }>(
+    handler: ChannelHandler,
+    task: Task,
+    event: string,
+    trace: TracingChannel<object, C & object>,
+    context: (task: Task) => C & object,
+  ): Promise<unknown> {
+    const call = this.enhancedCall(handler);
+    if (!isTracing(trace)) return call(this.socket, task.payload, event);
+    return traced(trace, context.call(this, task), () => call(this.socket, task.payload, event), handlerOutcome) as Promise<unknown>;
+  }
+
+  /** Nest's call for an enhanced handler, bound to this channel's instance on first use. */
+  private enhancedCall(handler: ChannelHandler): EnhancedCall {
+    const calls = (this.enhanced ??= new Array<EnhancedCall | undefined>(this.definition.enhancedCount));
+    let call = calls[handler.slot];
+    if (call === undefined) {
+      call = handler.enhance!(this.instance);
+      calls[handler.slot] = call;
+    }
+    return call;
+  }
+
+  /** An exception filter's answer to a request: a result helper counts as the handler's result; any other value is the error reply. */
+  private inAnswered(task: Task, handler: ChannelHandler, answer: unknown, startedAt: number): void {
+    if (answer instanceof Reply || answer instanceof NoReply || answer instanceof Stop) {
+      this.inReturned(task, handler, answer, startedAt);
+      return;
+    }
+    this.inReturned(task, handler, new Reply('error', answer), startedAt);
+  }
+
+  /** The context of the `handle_in` tracing channel for one request. */
+  private inTrace(task: Task): HandleInTrace {
+    return {
       topic: this.topic,
       event: task.event,
       channel: this.definition.name,
       payload: task.payload,
       socketId: this.connection.id,
     };
-    return traced(tracing.handleIn, context, () => this.instance[method](task.payload, this.socket, task.event));
   }
 
-  private inReturned(task: Task, method: string, result: unknown, startedAt: number): void {
+  private inReturned(task: Task, handler: ChannelHandler, result: unknown, startedAt: number): void {
     this.currentRef = null;
     if (startedAt >= 0) {
       const durationMs = performance.now() - startedAt;
       const level = this.definition.options.logHandleIn;
       if (level !== false && !this.quiet && Logger.isLevelEnabled(level)) {
-        this.logger[level](
-          `HANDLED ${task.event} INCOMING ON ${this.topic} (${this.definition.name}.${method}) in ${durationMs.toFixed(2)}ms`,
-        );
+        this.logger[level](`HANDLED ${task.event} INCOMING ON ${this.topic} (${handler.where}) in ${durationMs.toFixed(2)}ms`);
       }
       this.publishHandleIn(
         task,
@@ -880,13 +1007,13 @@ export class ChannelServer implements Subscriber {
       }
       if (result instanceof Stop) {
         if (result.reply !== null) this.writeReply(task.ref, result.reply.status, result.reply.response);
-        this.stopWith(result.reason, `${this.definition.name}.${method}`);
+        this.stopWith(result.reason, handler.where);
         return;
       }
       this.writeReply(task.ref, 'ok', result);
     } catch (error) {
       // The reply could not be encoded (e.g. a binary field over 255 bytes): that is a crash (P-53).
-      this.crash(error, `${this.definition.name}.${method}`, task.event, true);
+      this.crash(error, handler.where, task.event, true);
     }
   }
 
@@ -906,20 +1033,18 @@ export class ChannelServer implements Subscriber {
     telemetry.handleIn.publish(event);
   }
 
-  private inThrew(task: Task, method: string, error: unknown, startedAt: number): void {
+  /** A thrown ChannelError, WsException or HttpException (a guard's refusal included) is an error reply; anything else crashes the channel. */
+  private inThrew(task: Task, handler: ChannelHandler, error: unknown, startedAt: number): void {
     this.currentRef = null;
-    if (startedAt >= 0) {
-      this.publishHandleIn(task, performance.now() - startedAt, error instanceof ChannelError ? 'reply' : 'crashed');
-    }
-    if (error instanceof ChannelError) {
+    const answer = answerFor(error);
+    if (startedAt >= 0) this.publishHandleIn(task, performance.now() - startedAt, answer !== NO_ANSWER ? 'reply' : 'crashed');
+    if (answer !== NO_ANSWER) {
       // Once the channel has ended (a refused write crashed it meanwhile), nothing follows its end frame.
       if (this.state === State.Closed) return;
-      this.writeSafely(() =>
-        this.connection.serializer.encodeReply(this.joinRef, task.ref, this.topic, 'error', error.payload),
-      );
+      this.writeSafely(() => this.connection.serializer.encodeReply(this.joinRef, task.ref, this.topic, 'error', answer));
       return;
     }
-    this.crash(error, `${this.definition.name}.${method}`, task.event, true);
+    this.crash(error, handler.where, task.event, true);
   }
 
   // ── Leave (PROTOCOL.md 4.5) ──────────────────────────────────────────────
@@ -932,14 +1057,14 @@ export class ChannelServer implements Subscriber {
   // ── handle_out and handle_info (PROTOCOL.md 5.5) ─────────────────────────
 
   private runOut(task: Task): PromiseLike<unknown> | undefined {
-    const method = this.definition.handleOut.get(task.event);
-    if (method === undefined) {
+    const handler = this.definition.handleOut.get(task.event);
+    if (handler === undefined) {
       this.crash(new Error(MESSAGES.noHandleOut(this.definition.name, task.event)), null, task.event, false);
       return undefined;
     }
-    if (task.ref === null) return this.callCallback(method, [task.payload, this.socket, task.event], task.event);
+    if (task.ref === null) return this.callCallback(handler.method, [task.payload, this.socket, task.event], task.event);
     this.outPosition = task.ref as string;
-    const pending = this.callCallback(method, [task.payload, this.socket, task.event], task.event);
+    const pending = this.callCallback(handler.method, [task.payload, this.socket, task.event], task.event);
     if (pending === undefined) {
       this.outPosition = null;
       return undefined;
@@ -952,12 +1077,12 @@ export class ChannelServer implements Subscriber {
   };
 
   private runInfo(task: Task): PromiseLike<unknown> | undefined {
-    const method = this.definition.handleInfo;
-    if (method === null) {
+    const handler = this.definition.handleInfo;
+    if (handler === null) {
       this.logger.warn(MESSAGES.noHandleInfo(this.definition.name, this.topic));
       return undefined;
     }
-    return this.callCallback(method, [task.payload, this.socket], null);
+    return this.callCallback(handler.method, [task.payload, this.socket], null);
   }
 
   /**
@@ -1105,12 +1230,12 @@ export class ChannelServer implements Subscriber {
   }
 
   private callTerminate(reason: unknown): Promise<void> {
-    const method = this.definition.terminate;
-    if (method === null || this.instance === null) return Promise.resolve();
-    const where = `${this.definition.name}.${method}`;
+    const handler = this.definition.terminate;
+    if (handler === null || this.instance === null) return Promise.resolve();
+    const where = handler.where;
     let result: unknown;
     try {
-      result = this.instance[method](reason, this.socket);
+      result = this.instance[handler.method](reason, this.socket);
     } catch (error) {
       this.logger.error(`${where} threw: ${stackOf(error)}`);
       return Promise.resolve();

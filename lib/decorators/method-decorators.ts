@@ -5,6 +5,17 @@ import {
   JOIN_METADATA,
   TERMINATE_METADATA,
 } from '../channels.constants.js';
+import type { CallbackResult, TerminateResult } from '../channel/results.js';
+
+/**
+ * A method decorator that only accepts methods returning `R` (or a promise of
+ * it), so a callback that returns what it may not is a compile error.
+ */
+export type ResultCheckedDecorator<R> = <M extends (...args: any[]) => R | Promise<R>>(
+  target: object,
+  property: string | symbol,
+  descriptor: TypedPropertyDescriptor<M>,
+) => TypedPropertyDescriptor<M> | void;
 
 /** Appends `value` to a list kept on the method, so stacked decorators all count. */
 function appendToMethod(key: string, value: string): MethodDecorator {
@@ -26,6 +37,9 @@ function flagMethod(key: string): MethodDecorator {
 /**
  * The join callback: `(topic, payload, socket)`. Return nothing or a value
  * (the ok reply's response) or `reply('ok', x)`; throw `ChannelError` to refuse.
+ * Guards, interceptors, pipes and filters apply, and parameter decorators
+ * (`@MessageBody()`, `@ConnectedSocket()`, `@Topic()`, `@TopicParam()`) may
+ * replace the positional arguments.
  *
  * @publicApi
  */
@@ -35,7 +49,12 @@ export function Join(): MethodDecorator {
 
 /**
  * Handles a client event on the channel's topic: `(payload, socket, event)`.
- * Stackable for several events.
+ * Stackable for several events. An event ending in `*` is a prefix:
+ * `@HandleIn('ctl:*')` handles every event starting with `ctl:` that has no
+ * exact handler (the longest prefix wins; `'*'` alone catches the rest).
+ * Guards, interceptors, pipes and filters apply, and parameter decorators
+ * (`@MessageBody()`, `@ConnectedSocket()`, `@Event()`, ...) may replace the
+ * positional arguments.
  *
  * @publicApi
  */
@@ -45,29 +64,31 @@ export function HandleIn(event: string): MethodDecorator {
 
 /**
  * Handles an intercepted broadcast for one subscriber: `(payload, socket, event)`.
- * The event must be listed in `@Intercept`.
+ * The event must be listed in `@Intercept`. Returns nothing, `noreply()` or
+ * `stop(reason)`.
  *
  * @publicApi
  */
-export function HandleOut(event: string): MethodDecorator {
+export function HandleOut(event: string): ResultCheckedDecorator<CallbackResult> {
   return appendToMethod(HANDLE_OUT_METADATA, event);
 }
 
 /**
  * Receives `socket.send(message)` messages and broadcasts on external topics
- * the channel subscribed to: `(message, socket)`.
+ * the channel subscribed to: `(message, socket)`. Returns nothing,
+ * `noreply()` or `stop(reason)`.
  *
  * @publicApi
  */
-export function HandleInfo(): MethodDecorator {
+export function HandleInfo(): ResultCheckedDecorator<CallbackResult> {
   return flagMethod(HANDLE_INFO_METADATA);
 }
 
 /**
- * Runs whenever the channel ends: `(reason, socket)`.
+ * Runs whenever the channel ends: `(reason, socket)`. Returns nothing.
  *
  * @publicApi
  */
-export function Terminate(): MethodDecorator {
+export function Terminate(): ResultCheckedDecorator<TerminateResult> {
   return flagMethod(TERMINATE_METADATA);
 }

@@ -2,6 +2,8 @@
  * Internal error classes with stable codes (README, "Error codes").
  * `ChannelError`, the one users throw, lives in `channel.error.ts`.
  */
+import { WsException } from '@nestjs/websockets';
+import { REASON } from '../channels.constants.js';
 
 /** The stable `code` of each error the library throws (README, "Error codes"). @publicApi */
 export const ERROR_CODE = {
@@ -13,6 +15,7 @@ export const ERROR_CODE = {
   noRef: 'ERR_CHANNELS_NO_REF',
   pubsubUnavailable: 'ERR_CHANNELS_PUBSUB_UNAVAILABLE',
   closed: 'ERR_CHANNELS_CLOSED',
+  guardRefused: 'ERR_CHANNELS_GUARD_REFUSED',
   invalidArgument: 'ERR_CHANNELS_INVALID_ARGUMENT',
   alreadyTracked: 'ERR_CHANNELS_ALREADY_TRACKED',
   noPresence: 'ERR_CHANNELS_NO_PRESENCE',
@@ -62,5 +65,19 @@ export class PubSubUnavailableError extends ChannelsError {
   override name = 'PubSubUnavailableError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(ERROR_CODE.pubsubUnavailable, message, options);
+  }
+}
+
+/**
+ * A guard answered false. It is a `WsException` whose error is
+ * `{ reason: 'unauthorized' }`, as the client sees it, so an exception filter
+ * written for gateways (`@Catch(WsException)`) catches it too.
+ */
+export class GuardRefusedError extends WsException {
+  override name = 'GuardRefusedError';
+  readonly code = ERROR_CODE.guardRefused;
+  constructor() {
+    super({ reason: REASON.unauthorized });
+    this.message = 'a guard refused the request';
   }
 }

@@ -133,6 +133,14 @@ export interface ChannelsModuleOptions {
   maxBufferedBytes?: number;
   /** Milliseconds each channel's terminate may take at shutdown or duplicate join. @default 5000 */
   shutdownTimeout?: number;
+  /**
+   * Milliseconds the socket handler's `connect` (its guards included) may
+   * take. One that has not settled by then is logged and the upgrade is
+   * answered 503 (a long-poll session request too), so a hung `connect` never
+   * holds the socket. 0 waits forever.
+   * @default 10000
+   */
+  connectTimeout?: number;
   /** Logging: `false` silences connect logs; `connect` sets the level of connect lines. @default { connect: 'log' } */
   logger?: false | { connect?: LogLevel | false };
 }
@@ -175,13 +183,36 @@ export interface ResolvedLongPollOptions {
 }
 
 /**
- * `ChannelsModule.forRootAsync` options.
+ * Makes a mount's options for `ChannelsModule.forRootAsync({ useClass })` or
+ * `({ useExisting })`, as `JwtOptionsFactory` does for `JwtModule`.
+ *
+ * @example
+ * @Injectable()
+ * class ChannelsConfig implements ChannelsOptionsFactory {
+ *   constructor(private readonly config: ConfigService) {}
+ *   createChannelsOptions() { return { path: this.config.get('SOCKET_PATH') }; }
+ * }
+ * @publicApi
+ */
+export interface ChannelsOptionsFactory {
+  createChannelsOptions(): ChannelsModuleOptions | Promise<ChannelsModuleOptions>;
+}
+
+/**
+ * `ChannelsModule.forRootAsync` options: exactly one of `useFactory` (with
+ * `inject`), `useClass` or `useExisting`, as Nest's own modules take them.
  *
  * @publicApi
  */
 export interface ChannelsModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
-  useFactory: (...args: any[]) => ChannelsModuleOptions | Promise<ChannelsModuleOptions>;
+  /** Builds the options from the injected providers. */
+  useFactory?: (...args: any[]) => ChannelsModuleOptions | Promise<ChannelsModuleOptions>;
+  /** What `useFactory` receives. */
   inject?: any[];
+  /** A `ChannelsOptionsFactory` class this mount instantiates (with its dependencies) to make the options. */
+  useClass?: Type<ChannelsOptionsFactory>;
+  /** A `ChannelsOptionsFactory` provider that exists already (e.g. exported by an imported module). */
+  useExisting?: Type<ChannelsOptionsFactory>;
   /** The socket handler class, needed statically so it can be registered as a provider. */
   socket?: Type<SocketHandler>;
 }
@@ -215,6 +246,7 @@ export interface ResolvedChannelsOptions {
   readonly perMessageDeflate: boolean;
   readonly maxBufferedBytes: number;
   readonly shutdownTimeoutMs: number;
+  readonly connectTimeoutMs: number;
   readonly connectLogLevel: LogLevel | false;
 }
 

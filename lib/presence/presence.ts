@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelSocket } from '../channel/channel-socket.js';
-import type { ChannelServer } from '../channel/channel-server.js';
+import { ChannelSocketImpl, type ChannelSocket } from '../channel/channel-socket.js';
 import { ChannelsHost } from '../channels.host.js';
 import { ChannelsError, ERROR_CODE } from '../errors/errors.js';
 import { compileTopicPattern } from '../registry/topic-matcher.js';
@@ -136,20 +135,18 @@ function attempt<T>(operation: () => T): Promise<T> {
 }
 
 function resolveTarget(verb: string, target: ChannelSocket | string): { holder: Holder; topic: string } {
-  if (target instanceof ChannelSocket) return { holder: serverOf(target), topic: target.topic };
+  // The channel behind a socket: Presence binds the entry to that channel's life.
+  const server = ChannelSocketImpl.serverOf(target);
+  if (server !== null) return { holder: server, topic: server.topic };
   if (typeof target === 'string' && target.length > 0) return { holder: target, topic: target };
   throw new ChannelsError(ERROR_CODE.invalidArgument, PRESENCE_MESSAGES.badTarget(verb, target));
 }
 
 function topicOf(verb: string, target: ChannelSocket | string): string {
-  if (target instanceof ChannelSocket) return target.topic;
+  const server = ChannelSocketImpl.serverOf(target);
+  if (server !== null) return server.topic;
   if (typeof target === 'string' && target.length > 0) return target;
   throw new ChannelsError(ERROR_CODE.invalidArgument, PRESENCE_MESSAGES.badTarget(verb, target));
-}
-
-/** The channel behind a socket (its private back-reference: Presence binds entries to that channel's life). */
-function serverOf(socket: ChannelSocket): ChannelServer {
-  return socket['server'];
 }
 
 function keyOf(verb: string, key: PresenceKey): string {

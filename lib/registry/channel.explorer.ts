@@ -1,25 +1,23 @@
 /**
  * Runs once at bootstrap: finds every `@Channel` provider through Nest's
  * discovery, reads its metadata through the accessor, validates each class
- * as a whole and prepares how to build its instances. One start-up error
- * lists everything wrong, each line naming the class.
+ * as a whole and prepares, per handler, how it is called (directly, or
+ * through Nest's context machinery when something enhances it), and, per
+ * class, how its instances are built in its own host module. One start-up
+ * error lists everything wrong, each line naming the class.
  */
 import { Injectable, Logger, type Type } from '@nestjs/common';
-import { DiscoveryService, MetadataScanner, ModuleRef } from '@nestjs/core';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { DEFAULTS } from '../channels.constants.js';
 import { MESSAGES } from '../channels.messages.js';
 import { ChannelsConfigurationError } from '../errors/errors.js';
 import { resolveHistoryOptions } from '../history/history-options.js';
-import type { ChannelDefinition, ChannelFactory } from './channel-definition.js';
+import type { ChannelDefinition, ChannelHandler, PrefixHandler } from './channel-definition.js';
+import { channelFactory, contextIdOf } from './channel-factory.js';
+import { ChannelContextCreator, HANDLE_IN_ARGS, JOIN_ARGS, type PositionalArgs } from './channel-context-creator.js';
 import { ChannelMetadataAccessor } from './channel-metadata.accessor.js';
 import { compileTopicPattern } from './topic-matcher.js';
-
-// Nest's own metadata keys for constructor and property injection.
-const PARAMTYPES = 'design:paramtypes';
-const SELF_DECLARED_DEPS = 'self:paramtypes';
-const OPTIONAL_DEPS = 'optional:paramtypes';
-const PROPERTY_DEPS = 'self:properties_metadata';
-const OPTIONAL_PROPERTY_DEPS = 'optional:properties_metadata';
 
 @Injectable()
 export class ChannelExplorer {
@@ -30,39 +28,29 @@ export class ChannelExplorer {
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
     private readonly accessor: ChannelMetadataAccessor,
-    private readonly moduleRef: ModuleRef,
+    private readonly contextCreator: ChannelContextCreator,
   ) {}
 
   /** Every channel of the app, validated; explored once and cached. */
   explore(): ChannelDefinition[] {
     if (this.definitions !== null) return this.definitions;
     const problems: string[] = [];
-    const seen = new Set<Type<object>>();
-    const definitions: ChannelDefinition[] = [];
+    const hosts = new Map<Type<object>, InstanceWrapper>();
     for (const wrapper of this.discovery.getProviders()) {
       const type = wrapper.metatype as Type<object> | undefined;
-      if (!type || typeof type !== 'function' || seen.has(type) || !this.accessor.channel(type)) continue;
-      seen.add(type);
-      if (!wrapper.isDependencyTreeStatic()) {
-        this.logger.warn(
-          `${type.name} is request- or transient-scoped; channels are built once per join with their dependencies resolved once, so the scope is ignored`,
-        );
-      }
-      const definition = this.define(type, problems);
+      if (!type || typeof type !== 'function' || wrapper.isAlias || !this.accessor.channel(type)) continue;
+      const other = hosts.get(type);
+      if (other === undefined) hosts.set(type, wrapper);
+      else if (other.host !== wrapper.host) problems.push(MESSAGES.providedTwice(type.name, other.host?.name, wrapper.host?.name));
+    }
+    const definitions: ChannelDefinition[] = [];
+    for (const wrapper of hosts.values()) {
+      const definition = this.define(wrapper, problems);
       if (definition !== null) definitions.push(definition);
     }
-    const byPattern = new Map<string, string>();
-    for (const definition of definitions) {
-      const other = byPattern.get(definition.topic.pattern);
-      if (other !== undefined) {
-        problems.push(`${definition.name}: pattern '${definition.topic.pattern}' is already served by ${other}`);
-      } else byPattern.set(definition.topic.pattern, definition.name);
-    }
-    if (problems.length > 0) {
-      throw new ChannelsConfigurationError(`Invalid channel configuration:\n  - ${problems.join('\n  - ')}`);
-    }
+    if (problems.length > 0) throw invalid(problems);
     for (const type of this.accessor.declaredChannels()) {
-      if (!seen.has(type as Type<object>)) {
+      if (!hosts.has(type as Type<object>)) {
         this.logger.warn(MESSAGES.channelNotProvided(type.name, this.accessor.channel(type)!.pattern));
       }
     }
@@ -70,20 +58,38 @@ export class ChannelExplorer {
     return definitions;
   }
 
-  /** Definitions for a mount's `channels` list, in its order; an undecorated class is an error. */
-  select(types: readonly Type<object>[], all: readonly ChannelDefinition[]): ChannelDefinition[] {
-    return types.map((type) => {
-      const found = all.find((definition) => definition.type === type);
-      if (found === undefined) {
-        throw new ChannelsConfigurationError(
-          `ChannelsModule channels option lists ${type?.name ?? String(type)}, which is not a @Channel class registered as a provider`,
-        );
-      }
-      return found;
-    });
+  /**
+   * The definitions one mount serves: its `channels` list in its order, or
+   * every channel of the app. Two channels of one mount may not share a
+   * pattern; two mounts may each have their own `room:*`.
+   */
+  select(mountPath: string, types: readonly Type<object>[] | null, all: readonly ChannelDefinition[]): ChannelDefinition[] {
+    const selected =
+      types === null
+        ? [...all]
+        : types.map((type) => {
+            const found = all.find((definition) => definition.type === type);
+            if (found === undefined) {
+              throw new ChannelsConfigurationError(
+                `ChannelsModule channels option lists ${type?.name ?? String(type)}, which is not a @Channel class registered as a provider`,
+              );
+            }
+            return found;
+          });
+    const problems: string[] = [];
+    const byPattern = new Map<string, string>();
+    for (const definition of selected) {
+      const other = byPattern.get(definition.topic.pattern);
+      if (other !== undefined) {
+        problems.push(`${definition.name}: pattern '${definition.topic.pattern}' is already served by ${other} on the mount at ${mountPath}`);
+      } else byPattern.set(definition.topic.pattern, definition.name);
+    }
+    if (problems.length > 0) throw invalid(problems);
+    return selected;
   }
 
-  private define(type: Type<object>, problems: string[]): ChannelDefinition | null {
+  private define(wrapper: InstanceWrapper, problems: string[]): ChannelDefinition | null {
+    const type = wrapper.metatype as Type<object>;
     const name = type.name;
     const metadata = this.accessor.channel(type)!;
     const before = problems.length;
@@ -96,20 +102,32 @@ export class ChannelExplorer {
     let handleInfo: string | null = null;
     let terminate: string | null = null;
     const handleIn = new Map<string, string>();
+    const prefixes = new Map<string, string>();
     const handleOut = new Map<string, string>();
     const single = (current: string | null, method: string, decorator: string): string => {
       if (current !== null) problems.push(`${name}: ${decorator} is on both ${current} and ${method}; a channel has one`);
       return method;
     };
-    const addEvents = (map: Map<string, string>, events: string[], method: string, decorator: string): void => {
+    const addEvents = (events: string[], method: string, decorator: string, allowPrefix: boolean): void => {
       for (const event of events) {
         if (typeof event !== 'string' || event.length === 0) {
           problems.push(`${name}.${method}: ${decorator} needs a non-empty event name`);
           continue;
         }
-        const other = map.get(event);
+        const star = event.indexOf('*');
+        if (star !== -1 && (!allowPrefix || star !== event.length - 1)) {
+          problems.push(
+            allowPrefix
+              ? `${name}.${method}: '*' may only end an event, as in @HandleIn('ctl:*'); got '${event}'`
+              : `${name}.${method}: ${decorator} takes an exact event; got '${event}'`,
+          );
+          continue;
+        }
+        const map = star === -1 ? (decorator === '@HandleOut' ? handleOut : handleIn) : prefixes;
+        const key = star === -1 ? event : event.slice(0, -1);
+        const other = map.get(key);
         if (other !== undefined) problems.push(`${name}: two handlers for ${decorator}('${event}'): ${other} and ${method}`);
-        else map.set(event, method);
+        else map.set(key, method);
       }
     };
 
@@ -120,8 +138,8 @@ export class ChannelExplorer {
       if (this.accessor.isJoin(fn)) join = single(join, method, '@Join()');
       if (this.accessor.isHandleInfo(fn)) handleInfo = single(handleInfo, method, '@HandleInfo()');
       if (this.accessor.isTerminate(fn)) terminate = single(terminate, method, '@Terminate()');
-      addEvents(handleIn, this.accessor.handleIn(fn), method, '@HandleIn');
-      addEvents(handleOut, this.accessor.handleOut(fn), method, '@HandleOut');
+      addEvents(this.accessor.handleIn(fn), method, '@HandleIn', true);
+      addEvents(this.accessor.handleOut(fn), method, '@HandleOut', false);
     }
     if (join === null) problems.push(`${name}: a channel needs a @Join() method`);
 
@@ -138,7 +156,45 @@ export class ChannelExplorer {
         this.logger.warn(`${name} intercepts '${event}' but has no @HandleOut('${event}'); such a broadcast crashes the channel`);
       }
     }
-    if (problems.length > before || typeof topic === 'string' || typeof history === 'string' || join === null) return null;
+    const create = channelFactory(wrapper);
+    if (typeof create === 'string') problems.push(`${name}: cannot build its instances: ${create}`);
+    if (
+      problems.length > before ||
+      typeof topic === 'string' ||
+      typeof history === 'string' ||
+      join === null ||
+      typeof create === 'string'
+    ) {
+      return null;
+    }
+
+    // ── How each handler is called ──
+    let slots = 0;
+    const handlers = new Map<string, ChannelHandler>();
+    const request = (method: string, positional: PositionalArgs): ChannelHandler => {
+      let handler = handlers.get(method);
+      if (handler === undefined) {
+        handler = this.requestHandler(wrapper, type, method, positional, slots);
+        if (handler.slot !== -1) slots++;
+        handlers.set(method, handler);
+      }
+      return handler;
+    };
+    const callback = (method: string): ChannelHandler => {
+      const fn = prototype[method]!;
+      if (this.accessor.hasEnhancers(fn) || this.accessor.paramDecorators(type, method) !== undefined) {
+        this.logger.warn(MESSAGES.enhancerIgnored(`${name}.${method}`));
+      }
+      return { method, where: `${name}.${method}`, slot: -1, enhance: null };
+    };
+    const joinHandler = request(join, JOIN_ARGS);
+    const inHandlers = new Map<string, ChannelHandler>();
+    for (const [event, method] of handleIn) inHandlers.set(event, request(method, HANDLE_IN_ARGS));
+    const prefixHandlers: PrefixHandler[] = [...prefixes]
+      .map(([prefix, method]) => ({ prefix, handler: request(method, HANDLE_IN_ARGS) }))
+      .sort((a, b) => b.prefix.length - a.prefix.length);
+    const outHandlers = new Map<string, ChannelHandler>();
+    for (const [event, method] of handleOut) outHandlers.set(event, callback(method));
 
     return {
       type,
@@ -149,70 +205,40 @@ export class ChannelExplorer {
         logHandleIn: metadata.options.logHandleIn ?? DEFAULTS.logHandleIn,
       },
       history,
-      join,
-      handleIn,
-      handleOut,
+      join: joinHandler,
+      handleIn: inHandlers,
+      handleInPrefixes: prefixHandlers,
+      handleOut: outHandlers,
       intercepts: intercepted.length > 0 ? new Set(intercepted) : null,
-      handleInfo,
-      terminate,
-      create: this.prepareFactory(type, problems),
+      handleInfo: handleInfo === null ? null : callback(handleInfo),
+      terminate: terminate === null ? null : callback(terminate),
+      enhancedCount: slots,
+      create,
     };
   }
 
-  /**
-   * Resolves the class's constructor and property dependencies once, from the
-   * app's container, and returns a factory that only calls `new` with them.
-   * Resolution is deferred to the first join so that providers created late
-   * (async factories) are found.
-   */
-  private prepareFactory(type: Type<object>, problems: string[]): ChannelFactory {
-    const paramTypes: unknown[] = Reflect.getMetadata(PARAMTYPES, type) ?? [];
-    const declared: Array<{ index: number; param: unknown }> = Reflect.getMetadata(SELF_DECLARED_DEPS, type) ?? [];
-    const optional: number[] = Reflect.getMetadata(OPTIONAL_DEPS, type) ?? [];
-    const tokens = paramTypes.map((paramType, index) => declared.find((d) => d.index === index)?.param ?? paramType);
-    const properties: Array<{ key: string; type: unknown }> = Reflect.getMetadata(PROPERTY_DEPS, type) ?? [];
-    const optionalProperties: string[] = Reflect.getMetadata(OPTIONAL_PROPERTY_DEPS, type) ?? [];
-    for (const [index, token] of tokens.entries()) {
-      if (token === undefined || token === Object) {
-        problems.push(
-          `${type.name}: cannot tell what to inject at constructor index ${index}; use a class type or @Inject(token)`,
-        );
-      }
+  /** A `@Join` or `@HandleIn` handler: called directly unless something enhances it. */
+  private requestHandler(
+    wrapper: InstanceWrapper,
+    type: Type<object>,
+    method: string,
+    positional: PositionalArgs,
+    slot: number,
+  ): ChannelHandler {
+    const where = `${type.name}.${method}`;
+    if (!this.contextCreator.needsContext(type, method)) return { method, where, slot: -1, enhance: null };
+    const decorated = this.accessor.paramDecorators(type, method);
+    if (decorated !== undefined) {
+      const indexes = new Set(Object.values(decorated).map((param) => param.index));
+      const declared = (type.prototype as Record<string, Function>)[method]!.length;
+      const bare = Array.from({ length: declared }, (_, index) => index).filter((index) => !indexes.has(index));
+      if (bare.length > 0) this.logger.warn(MESSAGES.undecoratedParams(where, bare));
     }
-
-    let args: unknown[] | null = null;
-    let props: Array<[string, unknown]> | null = null;
-    const resolve = (token: unknown, isOptional: boolean, where: string): unknown => {
-      const actual = unwrapForwardRef(token);
-      try {
-        return this.moduleRef.get(actual as Type<unknown>, { strict: false });
-      } catch (error) {
-        if (isOptional) return undefined;
-        throw new ChannelsConfigurationError(
-          `${type.name}: cannot resolve ${where} (${describeToken(actual)}): ${(error as Error).message}`,
-        );
-      }
-    };
-    return () => {
-      if (args === null) {
-        args = tokens.map((token, index) => resolve(token, optional.includes(index), `constructor argument ${index}`));
-        props = properties.map(({ key, type: token }) => [key, resolve(token, optionalProperties.includes(key), `property ${key}`)]);
-      }
-      const instance = new type(...args) as Record<string, unknown>;
-      for (const [key, value] of props!) instance[key] = value;
-      return instance;
-    };
+    const bind = this.contextCreator.prepare({ type, method, inquirerId: wrapper.id, positional });
+    return { method, where, slot, enhance: (instance) => bind(instance, contextIdOf(instance)) };
   }
 }
 
-function unwrapForwardRef(token: unknown): unknown {
-  if (typeof token === 'object' && token !== null && 'forwardRef' in token) {
-    return (token as { forwardRef: () => unknown }).forwardRef();
-  }
-  return token;
-}
-
-function describeToken(token: unknown): string {
-  if (typeof token === 'function') return token.name;
-  return String(token);
+function invalid(problems: string[]): ChannelsConfigurationError {
+  return new ChannelsConfigurationError(`Invalid channel configuration:\n  - ${problems.join('\n  - ')}`);
 }

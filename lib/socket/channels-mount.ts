@@ -1,10 +1,14 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable, Logger, type Type } from '@nestjs/common';
+import { DiscoveryService, ModuleRef } from '@nestjs/core';
+import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { CHANNELS_MOUNT_OPTIONS } from '../channels.constants.js';
 import { MESSAGES } from '../channels.messages.js';
+import { ChannelsConfigurationError } from '../errors/errors.js';
 import type { ResolvedChannelsOptions } from '../interfaces/channels-module-options.interface.js';
 import type { ConnectInfo, SocketHandler } from '../interfaces/socket-handler.interface.js';
 import type { PubSub } from '../pubsub/pubsub.js';
+import type { EnhancedCall } from '../registry/channel-definition.js';
+import { CONNECT_ARGS, ChannelContextCreator } from '../registry/channel-context-creator.js';
 import type { ChannelRegistry } from '../registry/channel.registry.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
 import { SocketAcceptor, type ConnectOutcome } from './socket-acceptor.js';
@@ -49,10 +53,10 @@ export class ChannelsMount implements MountContext {
     return this.ready;
   }
 
-  /** @internal Called by ChannelsHost at module init. */
-  async configure(registry: ChannelRegistry, pubsub: PubSub): Promise<void> {
-    const handler = await this.resolveHandler();
-    this.ready = { registry, pubsub, acceptor: new SocketAcceptor(this.options, handler) };
+  /** @internal Called by ChannelsHost at module init, with the app-wide services it holds. */
+  async configure(registry: ChannelRegistry, pubsub: PubSub, discovery: DiscoveryService, contextCreator: ChannelContextCreator): Promise<void> {
+    const acceptor = await this.prepareAcceptor(discovery, contextCreator);
+    this.ready = { registry, pubsub, acceptor };
   }
 
   /**
@@ -72,7 +76,7 @@ export class ChannelsMount implements MountContext {
     this.logger.warn(MESSAGES.unmatchedJoin(topic, this.name, this.registry.patterns));
   }
 
-  /** Runs the connect step (vsn, connect, id). */
+  /** Runs the connect step (vsn, guards and connect, id). */
   accept(params: Record<string, any>, info: ConnectInfo): Promise<ConnectOutcome> {
     return this.setup.acceptor.accept(params, info);
   }
@@ -84,14 +88,34 @@ export class ChannelsMount implements MountContext {
     return connection;
   }
 
-  private async resolveHandler(): Promise<SocketHandler | null> {
+  /**
+   * The socket handler, as its own host module provides it, and its
+   * `connect` behind the guards (and other enhancers) on its class or method
+   * or app-wide, as Nest calls gateway handlers.
+   */
+  private async prepareAcceptor(discovery: DiscoveryService, contextCreator: ChannelContextCreator): Promise<SocketAcceptor> {
     const type = this.options.socket;
-    if (type === null) return null;
-    try {
-      return this.moduleRef.get(type, { strict: false });
-    } catch {
-      // Not registered as a provider: build it with its dependencies, as Nest would.
-      return this.moduleRef.create(type);
+    if (type === null) return new SocketAcceptor(this.options, null);
+    const wrappers = discovery.getProviders().filter((wrapper) => wrapper.metatype === type && !wrapper.isAlias);
+    if (new Set(wrappers.map((wrapper) => wrapper.host)).size > 1) {
+      throw new ChannelsConfigurationError(MESSAGES.socketHandlerInModules(type.name, wrappers.map((w) => w.host?.name).join(', ')));
     }
+    const wrapper = wrappers[0];
+    const handler = await this.handlerInstance(type, wrapper);
+    let guarded: EnhancedCall | null = null;
+    if (contextCreator.needsContext(type, 'connect')) {
+      if (wrapper === undefined) {
+        throw new ChannelsConfigurationError(MESSAGES.socketHandlerNotProvided(type.name));
+      }
+      guarded = contextCreator.prepare({ type, method: 'connect', inquirerId: wrapper.id, positional: CONNECT_ARGS })(handler);
+    }
+    return new SocketAcceptor(this.options, handler, guarded);
+  }
+
+  private async handlerInstance(type: Type<SocketHandler>, wrapper: InstanceWrapper | undefined): Promise<SocketHandler> {
+    if (wrapper !== undefined && wrapper.isDependencyTreeStatic() && !wrapper.isTransient) return wrapper.instance as SocketHandler;
+    // Not a provider (built with what this mount's module can inject, as before), or a transient provider (one instance for the mount).
+    const moduleRef = wrapper?.host?.getProviderByKey(ModuleRef).instance as ModuleRef | undefined;
+    return (moduleRef ?? this.moduleRef).create(type);
   }
 }

@@ -1,16 +1,20 @@
 /**
  * The connect step every transport shares (PROTOCOL.md 1.2 to 1.4): parse the
  * params, negotiate the serializer from `vsn`, run the socket handler's
- * `connect` and `id`. It answers accept (with the serializer and socket
- * state) or refuse; the transport turns a refusal into its own wire answer.
+ * `connect` (behind its guards, when it has any) and `id`, all within
+ * `connectTimeout`. It answers accept (with the serializer and socket state)
+ * or refuse with the HTTP status the transport answers: 403 when refused,
+ * 503 when `connect` did not settle in time.
  */
 import { Logger, type LogLevel } from '@nestjs/common';
 import { parseCookie } from 'cookie';
 import type { IncomingHttpHeaders } from 'node:http';
 import qs from 'qs';
-import { describe, describeParams } from '../channels.messages.js';
+import { MESSAGES, describe, describeParams } from '../channels.messages.js';
+import { Returned } from '../channel/results.js';
 import type { ResolvedChannelsOptions } from '../interfaces/channels-module-options.interface.js';
 import type { ConnectInfo, SocketHandler } from '../interfaces/socket-handler.interface.js';
+import type { EnhancedCall } from '../registry/channel-definition.js';
 import { negotiateSerializer } from '../serializers/negotiate.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
 import { channels as telemetry, type ConnectEvent } from '../telemetry/telemetry.js';
@@ -18,7 +22,10 @@ import { SocketState } from './socket-state.js';
 
 export type ConnectOutcome =
   | { readonly accepted: true; readonly serializer: Serializer; readonly state: SocketState }
-  | { readonly accepted: false; readonly reason: string };
+  | { readonly accepted: false; readonly reason: string; readonly status: 403 | 503 };
+
+/** The execution context's pattern for a socket handler's connect (`getPattern()`). */
+export const CONNECT_PATTERN = 'connect';
 
 const logger = new Logger('ChannelsSocket');
 
@@ -26,6 +33,9 @@ const logger = new Logger('ChannelsSocket');
 export function parseConnectParams(query: string): Record<string, any> {
   return qs.parse(query, { duplicates: 'last', depth: 10, parameterLimit: 1000, arrayLimit: 100 }) as Record<string, any>;
 }
+
+/** `connect` did not settle within `connectTimeout`. */
+const TIMED_OUT: unique symbol = Symbol('TIMED_OUT');
 
 const NO_COOKIES: Readonly<Record<string, string | undefined>> = Object.freeze(Object.create(null));
 
@@ -38,9 +48,14 @@ export function parseCookies(headers: IncomingHttpHeaders): Readonly<Record<stri
 export class SocketAcceptor {
   private readonly handlerName: string;
 
+  /**
+   * @param guarded the handler's `connect` as Nest calls it when guards (or
+   *   other enhancers) apply to it; null calls `connect` directly.
+   */
   constructor(
     private readonly options: ResolvedChannelsOptions,
     private readonly handler: SocketHandler | null,
+    private readonly guarded: EnhancedCall | null = null,
   ) {
     this.handlerName = handler?.constructor.name ?? 'default socket';
   }
@@ -51,15 +66,20 @@ export class SocketAcceptor {
     if ('error' in negotiated) {
       logger.warn(`refusing connection to ${this.handlerName}: ${negotiated.message}`);
       this.publish(false, null, params, info, startedAt, null);
-      return { accepted: false, reason: negotiated.message };
+      return { accepted: false, reason: negotiated.message, status: 403 };
     }
     const state = new SocketState();
     if (this.handler !== null) {
       let verdict: unknown;
       try {
-        verdict = await this.handler.connect(params, state, info);
+        verdict = await this.withinTimeout(this.connect(this.handler, params, state, info));
       } catch (error) {
         return this.refuse(`connect threw ${describe(error)}`, params, info, startedAt);
+      }
+      if (verdict === TIMED_OUT) {
+        logger.error(MESSAGES.connectTimedOut(this.handlerName, this.options.connectTimeoutMs, info.peerData.address, info.transport));
+        this.publish(false, null, params, info, startedAt, null);
+        return { accepted: false, reason: 'connect timed out', status: 503 };
       }
       if (verdict !== true) return this.refuse(`connect returned ${describe(verdict)}`, params, info, startedAt);
       if (typeof this.handler.id === 'function') {
@@ -81,11 +101,38 @@ export class SocketAcceptor {
     return { accepted: true, serializer: negotiated.serializer, state };
   }
 
+  /** `connect`, behind its guards when it has any; what an exception filter answers stands for its verdict. */
+  private async connect(handler: SocketHandler, params: Record<string, any>, state: SocketState, info: ConnectInfo): Promise<unknown> {
+    if (this.guarded === null) return handler.connect(params, state, info);
+    const outcome = await this.guarded(state, params, info, CONNECT_PATTERN);
+    return outcome instanceof Returned ? outcome.value : outcome;
+  }
+
+  /** Resolves with what `connect` settles with, or `TIMED_OUT`; the late outcome of a timed-out connect is ignored. */
+  private withinTimeout(connecting: Promise<unknown>): Promise<unknown> {
+    const limitMs = this.options.connectTimeoutMs;
+    if (limitMs === 0) return connecting;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => resolve(TIMED_OUT), limitMs);
+      timer.unref();
+      connecting.then(
+        (verdict) => {
+          clearTimeout(timer);
+          resolve(verdict);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
   private refuse(why: string, params: Record<string, any>, info: ConnectInfo, startedAt: number): ConnectOutcome {
     logger.warn(`REFUSED CONNECTION TO ${this.handlerName} (${why}) from ${info.peerData.address}`);
     this.log(`REFUSED CONNECTION TO ${this.handlerName}`, null, params, info, startedAt);
     this.publish(false, null, params, info, startedAt, null);
-    return { accepted: false, reason: why };
+    return { accepted: false, reason: why, status: 403 };
   }
 
   /** The `connect` telemetry event, built only when someone listens. */

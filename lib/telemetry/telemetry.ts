@@ -39,15 +39,19 @@ export const TELEMETRY = {
 
 /** The `TracingChannel` names (`tracing:<name>:start`, `:end`, `:asyncStart`, `:asyncEnd`, `:error`). @publicApi */
 export const TELEMETRY_TRACING = {
-  /** Wraps the `@Join` handler: context `JoinTrace`. */
+  /** Wraps the `@Join` handler (with its guards, interceptors and pipes, when it has any): context `JoinTrace`. */
   join: 'nestjs-channels:join',
-  /** Wraps each `@HandleIn` handler: context `HandleInTrace`. */
+  /** Wraps each `@HandleIn` handler (with its guards, interceptors and pipes, when it has any): context `HandleInTrace`. */
   handleIn: 'nestjs-channels:handle_in',
 } as const;
 
 /** How a connect step ended. */
 export type ConnectResult = 'ok' | 'error';
-/** How a join ended: the join reply's status, or `crashed` when `@Join` threw something other than a `ChannelError`. */
+/**
+ * How a join ended: the join reply's status, or `crashed` when `@Join` threw
+ * something that is no answer (not a `ChannelError`, `WsException`,
+ * `HttpException` or a guard's refusal).
+ */
 export type JoinResult = 'ok' | 'error' | 'crashed';
 /** What a `@HandleIn` handler answered: a reply (`ok` or another status), nothing, a stop, or a crash. */
 export type HandleInResult = 'reply' | 'noreply' | 'stop' | 'crashed';
@@ -172,7 +176,7 @@ export interface JoinTrace {
   readonly channel: string;
   readonly params: unknown;
   readonly socketId: string | null;
-  /** What `@Join` returned (resolved to), set before `end` / `asyncEnd`. */
+  /** What `@Join` returned (resolved to), or an exception filter's answer; set before `end` / `asyncEnd`. */
   result?: unknown;
   /** What `@Join` threw (rejected with), set before `error`. */
   error?: unknown;
@@ -240,6 +244,10 @@ export function publishSlowConsumer(peer: string, transport: string, bufferedByt
   channels.slowConsumer.publish(event);
 }
 
+function asIs(value: unknown): unknown {
+  return value;
+}
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
@@ -251,12 +259,14 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * promise `asyncStart` / `asyncEnd` once it settles; `error` for a throw or
  * a rejection. Unlike those two it takes a handler that may return either a
  * value or a promise, and hands back what the handler returned (a thenable
- * replaced by one that settles after the events).
+ * replaced by one that settles after the events). `resultOf` turns what
+ * `call` returned into the context's `result` (by default, as it is).
  */
 export function traced<C extends { result?: unknown; error?: unknown }>(
   trace: TracingChannel<object, C & object>,
   context: C & object,
   call: () => unknown,
+  resultOf: (value: unknown) => unknown = asIs,
 ): unknown {
   return trace.start.runStores(context, () => {
     let result: unknown;
@@ -269,14 +279,14 @@ export function traced<C extends { result?: unknown; error?: unknown }>(
       throw error;
     }
     if (!isThenable(result)) {
-      context.result = result;
+      context.result = resultOf(result);
       trace.end.publish(context);
       return result;
     }
     trace.end.publish(context);
     return Promise.resolve(result).then(
       (value) => {
-        context.result = value;
+        context.result = resultOf(value);
         trace.asyncStart.publish(context);
         trace.asyncEnd.publish(context);
         return value;

@@ -6,18 +6,20 @@
  * How an upgrade travels: one `upgrade` listener on the HTTP server routes
  * by path. A channels mount's `<path>/websocket` goes through the origin
  * check, `vsn` negotiation and the socket handler's `connect` (PROTOCOL.md
- * 1.3 to 1.7) before the handshake completes; a refusal answers 403. Any
- * other path goes to the `ws` gateway registered for it, or is destroyed as
- * Nest's `WsAdapter` does.
+ * 1.3 to 1.7) before the handshake completes; a refusal answers 403, a
+ * `connect` that outlives `connectTimeout` 503. Any other path goes to the
+ * `ws` gateway registered for it, matched as Nest's `WsAdapter` matches, or
+ * is destroyed as it does.
  *
- * Plain HTTP goes through `handleHttpRequest`, a request listener in front
- * of the framework's: `<path>/longpoll` goes to the mount's long-poll server
+ * Plain HTTP goes through `handleHttpRequest`, a request listener on the Node
+ * HTTP server in front of the framework's own, so it works the same on
+ * Express and Fastify: `<path>/longpoll` goes to the mount's long-poll server
  * (longpoll.server.ts) when long-poll is on, `<path>/websocket` gets 400
  * (P-07), anything else goes on to the app.
  */
 import { Logger, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
-import type { IncomingMessage, ServerResponse, Server as HttpServer } from 'node:http';
+import type { IncomingMessage, RequestListener, ServerResponse, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ChannelsHost } from '../channels.host.js';
@@ -31,8 +33,6 @@ import { LongPollServer } from './longpoll.server.js';
 import { compileOriginCheck, originOf } from './origin-check.js';
 import { negotiateSubprotocols } from './subprotocols.js';
 import { WebSocketTransport } from './websocket.transport.js';
-
-type RequestListener = (request: IncomingMessage, response: ServerResponse) => void;
 
 const GATEWAY_PORT = 0;
 
@@ -48,6 +48,9 @@ const pending = new WeakMap<
 function chosenSubprotocol(_offered: Set<string>, request: IncomingMessage): string | false {
   return pending.get(request)?.subprotocol ?? false;
 }
+
+/** The HTTP status of a refused upgrade. */
+type RefusalStatus = 400 | 403 | 500 | 503;
 
 const logger = new Logger('ChannelsAdapter');
 
@@ -150,13 +153,22 @@ export class ChannelsAdapter extends WsAdapter {
   }
 
   private routeUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    let pathname: string;
     try {
-      const pathname = pathOf(request.url);
+      pathname = pathOf(request);
+    } catch (error) {
+      // As Nest's WsAdapter answers an upgrade whose URL it cannot parse.
+      logger.warn(`upgrade for ${describe(request.url)} has a URL that cannot be parsed: ${describe(error)}`);
+      abort(socket, 400);
+      return;
+    }
+    try {
       const mount = this.host?.mountForWebsocket(pathname);
       if (mount !== undefined) {
         this.upgradeChannels(mount, request, socket, head);
         return;
       }
+      // Gateways on the app's server, whatever the time they were registered, matched as WsAdapter matches them.
       for (const wss of (this.wsServersRegistry.get(GATEWAY_PORT) ?? []) as Array<WebSocketServer & { path: string }>) {
         if (wss.path === pathname) {
           wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
@@ -179,7 +191,8 @@ export class ChannelsAdapter extends WsAdapter {
   handleHttpRequest(request: IncomingMessage, response: ServerResponse): boolean {
     const host = this.host;
     if (host === null) return false;
-    const pathname = pathOf(request.url);
+    // Every HTTP request of the app passes here: a plain string cut, no URL parsing.
+    const pathname = rawPathOf(request.url);
     const longpollMount = host.mountForLongpoll(pathname);
     if (longpollMount !== undefined) {
       if (!longpollMount.isReady) {
@@ -242,7 +255,7 @@ export class ChannelsAdapter extends WsAdapter {
         // body on it and PROTOCOL.md 1.4 wants the 403 empty (P-05, P-06, P-08).
         verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean) => void) => {
           this.verify(mount, checkOrigin, info.req).then(
-            (status) => (status === 101 ? done(true) : abort(info.req.socket, status)),
+            (refusal) => (refusal === null ? done(true) : abort(info.req.socket, refusal)),
             (error: unknown) => {
               logger.error(`connect failed unexpectedly: ${describe(error)}`);
               abort(info.req.socket, 500);
@@ -255,8 +268,8 @@ export class ChannelsAdapter extends WsAdapter {
     return wss;
   }
 
-  /** Origin, subprotocols and auth token, then connect: 101 to go on, or the refusal's status (403, or 400 for an unreadable token). */
-  private async verify(mount: ChannelsMount, checkOrigin: OriginCheck, request: IncomingMessage): Promise<number> {
+  /** Origin, subprotocols and auth token, then connect: null to go on, or the status to refuse the upgrade with. */
+  private async verify(mount: ChannelsMount, checkOrigin: OriginCheck, request: IncomingMessage): Promise<RefusalStatus | null> {
     const origin = originOf(request.headers);
     if (!checkOrigin(origin, request.headers.host)) {
       logger.error(MESSAGES.originRefused(origin, mount.options.path));
@@ -277,9 +290,9 @@ export class ChannelsAdapter extends WsAdapter {
       authToken: offer.authToken,
     };
     const outcome = await mount.accept(parseConnectParams(uri.search.slice(1)), info);
-    if (!outcome.accepted) return 403;
+    if (!outcome.accepted) return outcome.status;
     pending.set(request, { outcome, mount, subprotocol: offer.selected });
-    return 101;
+    return null;
   }
 
   private opened(ws: WebSocket, request: IncomingMessage): void {
@@ -304,10 +317,16 @@ export class ChannelsAdapter extends WsAdapter {
   }
 }
 
-function pathOf(url: string | undefined): string {
+/** The path of a request URL, cut at the query. */
+function rawPathOf(url: string | undefined): string {
   if (url === undefined) return '/';
   const query = url.indexOf('?');
   return query === -1 ? url : url.slice(0, query);
+}
+
+/** The request's path exactly as Nest's `WsAdapter` reads it (a WHATWG URL's pathname); throws on a URL it cannot parse. */
+function pathOf(request: IncomingMessage): string {
+  return new URL(request.url ?? '/', `ws://${request.headers.host}/`).pathname;
 }
 
 const STATUS_TEXT: Record<number, string> = {

@@ -15,7 +15,8 @@
  * (longpoll-relay.ts), so a balancer without stickiness still works. The
  * outcome is always in the JSON `status`, with HTTP 200, except HTTP 400 for
  * another method or an unreadable body, 500 for bad base64, and 503 while
- * the node is shutting down or full.
+ * the node is shutting down or full, or when `connect` outlives
+ * `connectTimeout`.
  */
 import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -222,7 +223,10 @@ export class LongPollServer implements SessionOwner {
     };
     const outcome = await this.mount.accept(parseConnectParams(url.search.slice(1)), info);
     if (!outcome.accepted) {
-      writeJson(response, { status: 403 });
+      // A refusal is the poll status 403 (the client gives up); a connect that timed out is HTTP 503,
+      // which the client retries as it does for a full node, as a WebSocket client retries a 503 upgrade.
+      if (outcome.status === 503) writeEmpty(response, 503);
+      else writeJson(response, { status: 403 });
       return;
     }
     // Other nodes must be able to reach the session before its token leaves.

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WebSocket, type RawData } from 'ws';
-import { CoexistModule } from '../fixtures/echo.gateway.js';
+import { CoexistModule, DynamicGatewayAppModule } from '../fixtures/echo.gateway.js';
 import { httpRequest } from '../support/http-request.js';
 import { joined, outcome, uniqueTopic } from '../support/phoenix-helpers.js';
-import { startApp, type TestApp } from '../support/test-app.js';
+import { PLATFORMS, startApp, type TestApp } from '../support/test-app.js';
 
 /** A plain ws client for the gateway, with a bounded wait for its next JSON message. */
 async function gatewayClient(app: TestApp, path = '/gw'): Promise<{ ws: WebSocket; next: (what: string) => Promise<any> }> {
@@ -112,3 +112,47 @@ describe('a @WebSocketGateway next to ChannelsModule', () => {
     assert.equal(upgradeChannels.status, 101);
   });
 });
+
+for (const platform of PLATFORMS) {
+  describe(`a gateway whose path is made at run time, next to ChannelsModule (${platform})`, () => {
+    let app: TestApp;
+    const sockets: WebSocket[] = [];
+    before(async () => {
+      app = await startApp(DynamicGatewayAppModule, undefined, platform);
+    });
+    after(async () => {
+      for (const ws of sockets) ws.terminate();
+      await app.close();
+    });
+
+    it('routes its upgrades as Nest\'s WsAdapter would: normalised path, query and dot segments allowed', async () => {
+      for (const path of ['/chat', '/chat?token=abc']) {
+        const client = await gatewayClient(app, path);
+        sockets.push(client.ws);
+        client.ws.send(JSON.stringify({ event: 'where', data: path }));
+        assert.deepEqual(await client.next(`the gateway's answer on ${path}`), { event: 'where', data: { path: 'chat/', data: path } });
+      }
+      // Request targets a WebSocket client would normalise before sending: the server reads them as WsAdapter does.
+      for (const path of ['/x/../chat', '/chat#fragment', `http://127.0.0.1:${app.port}/chat`]) {
+        assert.equal((await httpRequest(app.httpBase, { path, upgrade: true })).status, 101, `upgrade on ${path}`);
+      }
+      const channel = app.client().channel(uniqueTopic());
+      await joined(channel);
+      assert.deepEqual(await outcome(channel.push('ping', { n: 1 }), 2000, 'the channel ping'), { status: 'ok', response: { n: 1 } });
+    });
+
+    it('destroys an upgrade for a path that only looks like the gateway\'s, as WsAdapter does', async () => {
+      await assert.rejects(
+        new Promise<void>((resolve, reject) => {
+          const ws = new WebSocket(`${app.wsBase}/chat/`);
+          ws.once('open', () => {
+            ws.terminate();
+            resolve();
+          });
+          ws.once('error', reject);
+        }),
+        'an upgrade on /chat/ does not open',
+      );
+    });
+  });
+}

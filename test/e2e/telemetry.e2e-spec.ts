@@ -3,12 +3,27 @@
  * life through a real socket (connect, join, handle_in, broadcast,
  * terminate), their results and timings; the `join` and `handle_in`
  * tracing channels, with a store bound to their `start` visible inside the
- * handler; the slow-consumer event of a client that stops reading.
+ * handler; the same events and traces for handlers that guards, pipes,
+ * interceptors and filters enhance (issue 12); the slow-consumer event of a
+ * client that stops reading.
  */
 import assert from 'node:assert/strict';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { tracingChannel } from 'node:diagnostics_channel';
 import { after, before, describe, it } from 'node:test';
+import {
+  Catch,
+  Injectable,
+  UseFilters,
+  UseGuards,
+  UseInterceptors,
+  type CallHandler,
+  type CanActivate,
+  type ExceptionFilter,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { map, type Observable } from 'rxjs';
 import type { WebSocket } from 'ws';
 import {
   Channel,
@@ -26,6 +41,7 @@ import {
   type HandleInEvent,
   type HandleInTrace,
   type JoinEvent,
+  type JoinTrace,
   type SlowConsumerEvent,
   type TerminateEvent,
 } from '../../lib/index.js';
@@ -82,6 +98,76 @@ class TelemetryChannel {
   terminate() {}
 }
 
+/** Lets a join in unless its topic ends with `:closed`, and a request unless its event is `forbidden`; notes the store it sees. */
+@Injectable()
+class DoorGuard implements CanActivate {
+  static seen: Array<{ event: string } | null> = [];
+
+  canActivate(context: ExecutionContext): boolean {
+    const ws = context.switchToWs();
+    DoorGuard.seen.push(requestContext.getStore() ?? null);
+    return !ws.getClient<ChannelSocket>().topic.endsWith(':closed') && ws.getPattern() !== 'forbidden';
+  }
+}
+
+/** Wraps a reply in `{ wrapped }`. */
+@Injectable()
+class WrapInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    return next.handle().pipe(map((value) => ({ wrapped: value })));
+  }
+}
+
+class OutOfStock extends Error {}
+
+@Catch(OutOfStock)
+class OutOfStockFilter implements ExceptionFilter {
+  catch() {
+    return { reason: 'out of stock' };
+  }
+}
+
+/** Every handler has an enhancer: the calls Nest builds go through the same telemetry. */
+@Channel('telx:*')
+@UseGuards(DoorGuard)
+class EnhancedTelemetryChannel {
+  @Join()
+  join() {}
+
+  @HandleIn('echo')
+  echo(payload: unknown) {
+    return payload;
+  }
+
+  @HandleIn('forbidden')
+  forbidden() {
+    return 'never';
+  }
+
+  @HandleIn('slow')
+  async slow() {
+    await sleep(30);
+    return { slept: true, context: requestContext.getStore() ?? null };
+  }
+
+  @HandleIn('wrapped')
+  @UseInterceptors(WrapInterceptor)
+  wrapped() {
+    return 'inside';
+  }
+
+  @HandleIn('buy')
+  @UseFilters(OutOfStockFilter)
+  buy() {
+    throw new OutOfStock('none left');
+  }
+
+  @HandleIn('boom')
+  boom() {
+    throw new Error('handler exploded');
+  }
+}
+
 describe('telemetry through a real socket (issue 15)', () => {
   let app: TestApp;
   let connects: Listening<ConnectEvent>;
@@ -97,7 +183,7 @@ describe('telemetry through a real socket (issue 15)', () => {
     guard = ProcessGuard.install();
     app = await startApp({
       imports: [ChannelsModule.forRoot({ socket: TestSocket, maxBufferedBytes: 64 * 1024 })],
-      providers: [TestSocket, TelemetryChannel],
+      providers: [TestSocket, TelemetryChannel, EnhancedTelemetryChannel, DoorGuard],
     });
     connects = listen(TELEMETRY.connect);
     joins = listen(TELEMETRY.join);
@@ -215,6 +301,103 @@ describe('telemetry through a real socket (issue 15)', () => {
     } finally {
       trace.start.unbindStore(requestContext);
       trace.unsubscribe(handlers);
+    }
+  });
+
+  it('handlers behind guards, interceptors and filters publish the same join and handle_in events: a guard refusal and a filter answer are answers, an uncaught throw a crash', async () => {
+    const base = uniqueTopic('telx');
+    const client = app.client({ params: { id: `${base}-user` } });
+    const channel = client.channel(`${base}:room`);
+    await joined(channel);
+    const closed = client.channel(`${base}:closed`);
+    await assert.rejects(joined(closed));
+    closed.leave();
+    const ofBase = (e: { topic: string }) => e.topic.startsWith(base);
+    await eventually(() => joins.events.filter(ofBase).length >= 2, 'two join events');
+    assert.deepEqual(
+      joins.events.filter(ofBase).slice(0, 2).map((e) => [e.topic, e.result, e.channel]),
+      [
+        [`${base}:room`, 'ok', 'EnhancedTelemetryChannel'],
+        [`${base}:closed`, 'error', 'EnhancedTelemetryChannel'],
+      ],
+    );
+
+    assert.deepEqual(await outcome(channel.push('echo', { a: 1 })), { status: 'ok', response: { a: 1 } });
+    assert.deepEqual(await outcome(channel.push('forbidden', {})), { status: 'error', response: { reason: 'unauthorized' } });
+    assert.equal((await outcome(channel.push('slow', {}))).status, 'ok');
+    assert.deepEqual(await outcome(channel.push('wrapped', {})), { status: 'ok', response: { wrapped: 'inside' } });
+    assert.deepEqual(await outcome(channel.push('buy', {})), { status: 'error', response: { reason: 'out of stock' } });
+    channel.push('boom', {}, 200);
+    await eventually(() => handled.events.filter(ofBase).length === 6, 'six handle_in events');
+    await eventually(() => logs.find('error', 'handler exploded').length > 0, 'the crash log line');
+    channel.leave();
+    const events = handled.events.filter(ofBase);
+    assert.deepEqual(
+      events.map((e) => [e.event, e.result, e.channel]),
+      [
+        ['echo', 'reply', 'EnhancedTelemetryChannel'],
+        ['forbidden', 'reply', 'EnhancedTelemetryChannel'],
+        ['slow', 'reply', 'EnhancedTelemetryChannel'],
+        ['wrapped', 'reply', 'EnhancedTelemetryChannel'],
+        ['buy', 'reply', 'EnhancedTelemetryChannel'],
+        ['boom', 'crashed', 'EnhancedTelemetryChannel'],
+      ],
+    );
+    assert.deepEqual(events[0]!.payload, { a: 1 });
+    assert.ok(events[2]!.durationMs >= 25, `an enhanced async handler is timed to its promise settling (${events[2]!.durationMs}ms)`);
+  });
+
+  it('the join and handle_in tracing channels wrap enhanced handlers too: a store bound to start is seen by the guard and the handler; result is what the handler (after its interceptors) or a filter answered', async () => {
+    const inTrace = tracingChannel<object, HandleInTrace>(TELEMETRY_TRACING.handleIn);
+    const joinTrace = tracingChannel<object, JoinTrace>(TELEMETRY_TRACING.join);
+    const seen: string[] = [];
+    const inHandlers = {
+      start: (ctx: HandleInTrace) => void seen.push(`start ${ctx.event}`),
+      end: () => undefined,
+      asyncStart: () => undefined,
+      asyncEnd: (ctx: HandleInTrace) => void seen.push(`asyncEnd ${ctx.event} ${JSON.stringify(ctx.result)}`),
+      error: (ctx: HandleInTrace) => void seen.push(`error ${ctx.event} ${(ctx.error as Error).name}`),
+    };
+    const joinHandlers = {
+      start: (ctx: JoinTrace) => void seen.push(`start join ${ctx.channel}`),
+      end: () => undefined,
+      asyncStart: () => undefined,
+      asyncEnd: (ctx: JoinTrace) => void seen.push(`asyncEnd join ${JSON.stringify(ctx.result)}`),
+      error: (ctx: JoinTrace) => void seen.push(`error join ${(ctx.error as Error).name}`),
+    };
+    inTrace.subscribe(inHandlers);
+    joinTrace.subscribe(joinHandlers);
+    inTrace.start.bindStore(requestContext, (ctx) => ({ event: ctx.event }));
+    DoorGuard.seen = [];
+    try {
+      const topic = `${uniqueTopic('telx')}:traced`;
+      const channel = app.client().channel(topic);
+      await joined(channel);
+      assert.deepEqual(await outcome(channel.push('slow', {})), { status: 'ok', response: { slept: true, context: { event: 'slow' } } });
+      assert.equal((await outcome(channel.push('forbidden', {}))).status, 'error');
+      assert.equal((await outcome(channel.push('wrapped', {}))).status, 'ok');
+      assert.equal((await outcome(channel.push('buy', {}))).status, 'error');
+      channel.leave();
+      assert.deepEqual(seen, [
+        'start join EnhancedTelemetryChannel',
+        'asyncEnd join undefined',
+        'start slow',
+        'asyncEnd slow {"slept":true,"context":{"event":"slow"}}',
+        'start forbidden',
+        'error forbidden GuardRefusedError',
+        // A rejection: error, then asyncStart and asyncEnd, as TracingChannel.tracePromise publishes them.
+        'asyncEnd forbidden undefined',
+        'start wrapped',
+        'asyncEnd wrapped {"wrapped":"inside"}',
+        'start buy',
+        'asyncEnd buy {"reason":"out of stock"}',
+      ]);
+      // The guard ran inside the span: the join's (no store bound to join), then one per request.
+      assert.deepEqual(DoorGuard.seen, [null, { event: 'slow' }, { event: 'forbidden' }, { event: 'wrapped' }, { event: 'buy' }]);
+    } finally {
+      inTrace.start.unbindStore(requestContext);
+      inTrace.unsubscribe(inHandlers);
+      joinTrace.unsubscribe(joinHandlers);
     }
   });
 

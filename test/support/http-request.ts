@@ -36,9 +36,10 @@ export function httpRequest(httpBase: string, options: HttpRequestOptions): Prom
         ...options.headers,
       }
     : { ...options.headers };
-  const url = new URL(path, httpBase);
+  // The path goes out exactly as given (no URL normalisation), so tests can send odd request targets.
+  const base = new URL(httpBase);
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers, agent: false });
+    const req = request({ host: base.hostname, port: base.port, path, method, headers, agent: false });
     const timer = setTimeout(() => {
       req.destroy();
       reject(new Error(`no HTTP answer within ${timeoutMs}ms to ${method} ${path}`));

@@ -1,8 +1,9 @@
 /**
- * App processes for the multi-process cluster test: spawns
- * `test/fixtures/cluster-node.js`, waits (bounded) for `READY <port>`, keeps
- * every line it prints, and hands out `phoenix` clients to it. Every process
- * still alive when the test process exits is killed.
+ * App processes for the multi-process tests: spawns an app script (the
+ * cluster's `test/fixtures/cluster-node.js`, or another entry), waits
+ * (bounded) for `READY <port>`, keeps every line it prints, and hands out
+ * `phoenix` clients to it. Every process still alive when the test process
+ * exits is killed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -48,9 +49,14 @@ export class NodeProcess {
     return started;
   }
 
-  /** Starts a node; rejects (and kills it) when it prints no READY line within `timeoutMs`. */
+  /** Starts a cluster node; rejects (and kills it) when it prints no READY line within `timeoutMs`. */
   static start(name: string, redisUrl: string, keyPrefix: string, timeoutMs = 15_000, extraArgs: string[] = []): Promise<NodeProcess> {
-    const child = spawn(process.execPath, [ENTRY, '--redis-url', redisUrl, '--key-prefix', keyPrefix, '--node', name, ...extraArgs], {
+    return NodeProcess.launch(name, ENTRY, ['--redis-url', redisUrl, '--key-prefix', keyPrefix, '--node', name, ...extraArgs], timeoutMs);
+  }
+
+  /** Starts `node <entry> ...args`; rejects (and kills it) when it prints no READY line within `timeoutMs`. */
+  static launch(name: string, entry: string, args: string[], timeoutMs = 15_000): Promise<NodeProcess> {
+    const child = spawn(process.execPath, [entry, ...args], {
       // stdin is a pipe the node watches: when this process dies, even by SIGKILL, the node exits too.
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
@@ -101,6 +107,20 @@ export class NodeProcess {
     this.sockets.push(socket);
     socket.connect();
     return socket;
+  }
+
+  /** Resolves with how the process ended; rejects when it is still running after `timeoutMs`. */
+  async exit(timeoutMs: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.name} still running after ${timeoutMs}ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([this.exited, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return { code: this.child.exitCode, signal: this.child.signalCode };
   }
 
   /** SIGKILL, at once; resolves once the process is gone. */

@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { Logger, type INestApplication, type LogLevel, type ModuleMetadata, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import { Socket as PhoenixSocket, type SocketConnectOption } from 'phoenix';
 import { WebSocket } from 'ws';
@@ -34,13 +35,22 @@ export interface ClientOptions extends Partial<SocketConnectOption> {
 
 const LOG_LEVELS: LogLevel[] = process.env.TEST_LOGS ? ['log', 'error', 'warn', 'debug'] : ['error'];
 
-/** Builds and starts an app from a module class or from module metadata. */
+/** The HTTP platforms an app can run on; e2e specs that matter on both run once per platform. */
+export const PLATFORMS = ['express', 'fastify'] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+/** Builds and starts an app from a module class or from module metadata, on Express unless told otherwise. */
 export async function startApp(
   module: Type<unknown> | ModuleMetadata,
   setup?: (app: INestApplication) => void,
+  platform: Platform = 'express',
 ): Promise<TestApp> {
   const root = typeof module === 'function' ? module : moduleFrom(module);
-  const app = await NestFactory.create(root, { logger: LOG_LEVELS, abortOnError: false });
+  const options = { logger: LOG_LEVELS, abortOnError: false };
+  const app =
+    platform === 'fastify'
+      ? await NestFactory.create(root, new FastifyAdapter(), options)
+      : await NestFactory.create(root, options);
   app.useWebSocketAdapter(new ChannelsAdapter(app));
   setup?.(app);
   await app.listen(0, '127.0.0.1');
