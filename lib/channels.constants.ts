@@ -27,7 +27,7 @@ export const CHANNEL_PARAMTYPE = {
 // ── Internal injection tokens ───────────────────────────────────────────────
 export const CHANNELS_MOUNT_OPTIONS = Symbol('CHANNELS_MOUNT_OPTIONS');
 
-// ── Wire names (PROTOCOL.md section 3) ─────────────────────────────────────
+// ── Wire names ─────────────────────────────────────
 export const WIRE = {
   join: 'phx_join',
   leave: 'phx_leave',
@@ -45,7 +45,7 @@ export const WIRE = {
 /** Topics the library broadcasts on for itself (Presence's replication): not reported as the app's broadcasts. */
 export const INTERNAL_TOPIC_PREFIX = 'phx_';
 
-/** WebSocket close codes the server uses (PROTOCOL.md 1.9). */
+/** WebSocket close codes the server uses. */
 export const CLOSE_CODE = {
   normal: 1000,
   goingAway: 1001,
@@ -57,7 +57,7 @@ export const CLOSE_CODE = {
   serviceRestart: 1012,
 } as const;
 
-/** Reply reasons PROTOCOL.md fixes. */
+/** Reply reasons the protocol fixes (clients match on them). */
 export const REASON = {
   unmatchedTopic: 'unmatched topic',
   tooManyChannels: 'too many channels joined',

@@ -146,7 +146,7 @@ export class ChannelsHost
     return undefined;
   }
 
-  /** Drain (PROTOCOL.md 4.8): refuse new connections, end every channel `{ shutdown: 'draining' }`, close 1012. */
+  /** Drain: refuse new connections, end every channel `{ shutdown: 'draining' }`, close 1012. */
   async beforeApplicationShutdown(): Promise<void> {
     if (this.draining) return;
     this.draining = true;

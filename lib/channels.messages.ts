@@ -21,7 +21,7 @@ export const MESSAGES = {
     `${what} is only valid once the channel has joined; in @Join use socket.send(...) and do the work in @HandleInfo`,
   noRef: () => 'socket.ref() is only valid while handling a client message that carries a ref (inside a @HandleIn)',
   badPushPayload: (what: string, got: unknown) =>
-    `${what}: the payload must be an object or binary (Buffer/Uint8Array), as PROTOCOL.md 2.3 requires; got ${describe(got)}`,
+    `${what}: the payload must be an object or binary (Buffer/Uint8Array), as the Phoenix protocol requires; got ${describe(got)}`,
   handlerCutOff: (channel: string, topic: string, limitMs: number) =>
     `${channel} on ${topic}: the handler in flight did not finish within ${limitMs}ms (shutdownTimeout); terminate runs without waiting for it`,
   malformed: (peer: string, reason: string) => `malformed frame from ${peer}: ${reason}; closing with 1011`,

@@ -14,7 +14,7 @@
  *   --presence-down MS          Presence downPeriod
  *
  * Channel `bench:*`: a join with `{user}` tracks `user` (meta `{online_at}`)
- * and pushes `presence_state`, as API.md's example; `{track: false}` only
+ * and pushes `presence_state`, as docs/presence.md's example; `{track: false}` only
  * pushes the state (an observer). `track-many` `{topic, n, prefix}` tracks n
  * server-side entries on `topic` and replies `{size}` (the memory scenario).
  */

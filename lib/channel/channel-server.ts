@@ -7,9 +7,8 @@
  * calls it). Non-intercepted broadcasts go straight to the connection as a
  * shared frame (the fastlane). Everything else becomes a task in this
  * channel's mailbox, and tasks run one at a time, in arrival order, even when
- * a handler is async. A handler's result decides what is written
- * (PROTOCOL.md 5.2). User code is wrapped here and nowhere else: a throw
- * crashes this channel only.
+ * a handler is async. A handler's result decides what is written. User code
+ * is wrapped here and nowhere else: a throw crashes this channel only.
  *
  * Every outcome of user code ends in one place per kind of task: what a
  * handler returns, throws or rejects with, what a guard or pipe refuses, what
@@ -80,7 +79,7 @@ interface Task {
   readonly ref: Ref;
 }
 
-/** How an ended channel tells its client (PROTOCOL.md 4.6). */
+/** How an ended channel tells its client. */
 const enum EndFrame {
   None,
   Close,
@@ -166,7 +165,7 @@ export class ChannelServer implements Subscriber {
   private preJoin: FastlaneCache[] | null = null;
   /** The ref of the client message being handled, for `socket.ref()`. */
   private currentRef: Ref = null;
-  /** Topics starting with `phoenix` are never logged (PROTOCOL.md 5.8); decided once, not per frame. */
+  /** Topics starting with `phoenix` are never logged; decided once, not per frame. */
   private readonly quiet: boolean;
   /** `@Channel(…, { history })`: broadcasts carry positions, a join with `since` gets what it missed. */
   private readonly history: ResolvedHistoryOptions | null;
@@ -201,7 +200,7 @@ export class ChannelServer implements Subscriber {
     readonly connection: ChannelConnection,
     readonly definition: ChannelDefinition,
     readonly topic: string,
-    /** The join message's join_ref exactly as received (PROTOCOL.md 3). */
+    /** The join message's join_ref exactly as received. */
     readonly storedJoinRef: Ref,
     joinMessageRef: Ref,
     /** The budget of an earlier channel on this topic, so that rejoining does not refill it; a fresh one when undefined. */
@@ -230,7 +229,7 @@ export class ChannelServer implements Subscriber {
   /**
    * Queues the join. `previous` is the channel a duplicate join replaces: it
    * is shut down (terminate runs) before this join's `@Join` is called, and
-   * its `phx_close` follows this join's reply (PROTOCOL.md 4.4).
+   * its `phx_close` follows this join's reply.
    */
   join(payload: unknown, ref: Ref, previous: ChannelServer | null): void {
     this.previous = previous;
@@ -245,7 +244,7 @@ export class ChannelServer implements Subscriber {
     this.schedule({ kind: TaskKind.Leave, event: WIRE.leave, payload: null, ref });
   }
 
-  /** PubSub delivery (PROTOCOL.md 5.5): fastlane, intercept, or an external topic's broadcast. */
+  /** PubSub delivery: fastlane, intercept, or an external topic's broadcast. */
   deliver(broadcast: Broadcast, fastlane: FastlaneCache): void {
     if (this.state === State.Closed) return;
     if (broadcast.topic !== this.topic) {
@@ -262,7 +261,7 @@ export class ChannelServer implements Subscriber {
       return;
     }
     if (this.state !== State.Joined) {
-      // Subscribed but the join reply is not written yet: the reply must come first (PROTOCOL.md 4.3 step 6).
+      // Subscribed but the join reply is not written yet: the reply must come first.
       (this.preJoin ??= []).push(fastlane);
       return;
     }
@@ -612,7 +611,7 @@ export class ChannelServer implements Subscriber {
     }
   }
 
-  // ── Join (PROTOCOL.md 4.3, 5.1) ──────────────────────────────────────────
+  // ── Join ──────────────────────────────────────────
 
   /**
    * A duplicate join first lets the channel it replaces handle every frame
@@ -812,7 +811,7 @@ export class ChannelServer implements Subscriber {
     return this.joinRefused(task, { reason: REASON.joinCrashed }, null);
   }
 
-  /** A refused or crashed join: error reply, no phx_close/phx_error, never registered (PROTOCOL.md 4.3 step 5). */
+  /** A refused or crashed join: error reply, no phx_close/phx_error, never registered. */
   private joinRefused(task: Task, response: unknown, startedAt: number | null): undefined {
     const wasClosed = this.state === State.Closed;
     this.close();
@@ -827,7 +826,7 @@ export class ChannelServer implements Subscriber {
     return undefined;
   }
 
-  /** Frames queued behind a join that failed: "unmatched topic" each, a leave an ok (PROTOCOL.md 5.10). */
+  /** Frames queued behind a join that failed: "unmatched topic" each, a leave an ok. */
   private answerQueuedAfterFailedJoin(): void {
     for (let i = this.head; i < this.queue.length; i++) {
       const task = this.queue[i];
@@ -878,7 +877,7 @@ export class ChannelServer implements Subscriber {
     );
   }
 
-  // ── handle_in (PROTOCOL.md 5.2) ──────────────────────────────────────────
+  // ── handle_in ──────────────────────────────────────────
 
   private runIn(task: Task): PromiseLike<unknown> | undefined {
     const handler = this.definition.handleIn.get(task.event) ?? this.prefixHandler(task.event);
@@ -1047,14 +1046,14 @@ export class ChannelServer implements Subscriber {
     this.crash(error, handler.where, task.event, true);
   }
 
-  // ── Leave (PROTOCOL.md 4.5) ──────────────────────────────────────────────
+  // ── Leave ──────────────────────────────────────────────
 
   private runLeave(task: Task): PromiseLike<unknown> | undefined {
     this.writeSafely(() => this.connection.serializer.encodeReply(this.joinRef, task.ref, this.topic, 'ok', {}));
     return this.end({ shutdown: 'left' }, EndFrame.Close);
   }
 
-  // ── handle_out and handle_info (PROTOCOL.md 5.5) ─────────────────────────
+  // ── handle_out and handle_info ─────────────────────────
 
   private runOut(task: Task): PromiseLike<unknown> | undefined {
     const handler = this.definition.handleOut.get(task.event);
@@ -1117,7 +1116,7 @@ export class ChannelServer implements Subscriber {
     this.crash(new ChannelsError(ERROR_CODE.invalidResult, MESSAGES.invalidResult(where, ACCEPTED_OUT, result)), null, event, false);
   }
 
-  // ── Ending (PROTOCOL.md 4.6, 5.7) ────────────────────────────────────────
+  // ── Ending ────────────────────────────────────────
 
   private stopWith(reason: unknown, where: string): void {
     if (isGracefulReason(reason)) {

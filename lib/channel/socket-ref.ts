@@ -3,7 +3,7 @@ import type { ChannelServer } from './channel-server.js';
 
 /**
  * A handle for replying later to one client message, from any code
- * (`socket.ref()`; PROTOCOL.md 5.6). Replying after the channel or its
+ * (`socket.ref()`). Replying after the channel or its
  * connection has gone is a no-op with a debug log.
  *
  * @publicApi

@@ -36,7 +36,7 @@ export class ChannelsError extends Error {
   }
 }
 
-/** A client frame that PROTOCOL.md 4.1 calls malformed. */
+/** A client frame the protocol calls malformed (not a frame this server can route). */
 export class MalformedMessageError extends ChannelsError {
   override name = 'MalformedMessageError';
   constructor(message: string, options?: { cause?: unknown }) {

@@ -5,7 +5,7 @@ import type { PubSub } from '../pubsub/pubsub.js';
 import type { Serializer } from '../serializers/serializer.interface.js';
 import type { SocketHandler } from './socket-handler.interface.js';
 
-/** `checkOrigin`: see PROTOCOL.md 1.7. */
+/** `checkOrigin`: `true` (same host as the request), `false` (any), or a list of allowed origins. */
 export type CheckOrigin = boolean | readonly string[] | ((origin: URL) => boolean);
 
 /**

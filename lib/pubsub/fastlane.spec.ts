@@ -20,7 +20,7 @@ function counting(): Serializer & { encoded: number } {
 const broadcast = { topic: 'room:1', event: 'new_msg', payload: { body: 'hi' } };
 
 describe('FastlaneCache', () => {
-  it('encodes a broadcast once per serializer, however many subscribers ask (PROTOCOL.md 5.5)', () => {
+  it('encodes a broadcast once per serializer, however many subscribers ask', () => {
     const v2 = counting();
     const cache = new FastlaneCache(broadcast);
     const first = cache.frameFor(v2)!;

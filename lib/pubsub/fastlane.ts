@@ -40,7 +40,7 @@ export class FrameSlot<T> {
 const logger = new Logger('PubSub');
 
 /**
- * The fastlane of PROTOCOL.md 5.5: a broadcast is encoded at most once per
+ * The fastlane: a broadcast is encoded at most once per
  * serializer, lazily, on the first subscriber that needs it. One cache is
  * made per dispatched broadcast, keyed on the serializer object itself. An
  * app has one or two serializers, so the first two live in fields and any

@@ -4,8 +4,7 @@ import { matchesTopic } from './topic-matcher.js';
 /**
  * The channels one mount serves, frozen after bootstrap. `match` is a map hit
  * for exact topics, then the prefixes, longest first (or in the mount's
- * declared order when it lists its channels): PROTOCOL.md 4.3 step 1 as
- * nestjs-channels departs from it.
+ * declared order when it lists its channels).
  */
 export class ChannelRegistry {
   private readonly exact = new Map<string, ChannelDefinition>();

@@ -1,7 +1,7 @@
 /**
  * A topic pattern compiled once: an exact topic, or a prefix for patterns
  * ending in `*` (`'room:*'` matches `'room:'` and `'room:1'`, not `'room'`;
- * `'*'` matches everything). PROTOCOL.md 4.3.
+ * `'*'` matches everything).
  */
 export interface TopicPattern {
   readonly pattern: string;

@@ -1,10 +1,10 @@
 /**
- * The logical messages of PROTOCOL.md 2.1. A binary payload is a `Buffer`
+ * The logical messages of the Phoenix protocol. A binary payload is a `Buffer`
  * (decoding) or any `Uint8Array` / `ArrayBuffer` (encoding); anything else is
  * a JSON value.
  */
 
-/** A ref or join_ref exactly as the client sent it (PROTOCOL.md 2.1: echoed with its JSON type). */
+/** A ref or join_ref exactly as the client sent it (echoed with its JSON type). */
 export type Ref = string | number | null;
 
 /** A client frame, decoded once. */
@@ -30,18 +30,18 @@ export interface Broadcast<T = unknown> {
   readonly position?: string | null;
 }
 
-/** True when the payload travels as a binary frame (PROTOCOL.md 2.5). */
+/** True when the payload travels as a binary frame. */
 export function isBinaryPayload(payload: unknown): payload is Uint8Array | ArrayBuffer {
   return payload instanceof Uint8Array || payload instanceof ArrayBuffer;
 }
 
-/** Broadcast payloads must be objects or binary (PROTOCOL.md 2.3); checked before publishing. */
+/** Broadcast payloads must be objects or binary; checked before publishing. */
 export function isBroadcastPayload(payload: unknown): boolean {
   if (isBinaryPayload(payload)) return true;
   return typeof payload === 'object' && payload !== null && !Array.isArray(payload);
 }
 
-/** True for a ref or join_ref a client may send: a string, a number or null (PROTOCOL.md 2.1). */
+/** True for a ref or join_ref a client may send: a string, a number or null. */
 export function isRef(value: unknown): value is Ref {
   return value === null || typeof value === 'string' || typeof value === 'number';
 }

@@ -1,12 +1,12 @@
 /**
- * Serializer negotiation (PROTOCOL.md 1.3): the `vsn` connect parameter picks
+ * Serializer negotiation: the `vsn` connect parameter picks
  * the serializer for the lifetime of a connection.
  */
 import { describe } from '../channels.messages.js';
 import { PREVIEW_CHARS, typeName } from './error-text.js';
 import type { Serializer } from './serializer.interface.js';
 
-/** The version a client speaks when it sends no `vsn` (PROTOCOL.md 1.3). */
+/** The version a client speaks when it sends no `vsn`. */
 const DEFAULT_VSN = '1.0.0';
 
 /** The outcome of `negotiateSerializer`: a serializer, or why the connect must be refused. */
@@ -15,7 +15,7 @@ export type NegotiationResult =
   | { error: 'invalid' | 'mismatch'; message: string };
 
 /**
- * Picks the serializer for a client's `vsn` (PROTOCOL.md 1.3, P-04, P-05).
+ * Picks the serializer for a client's `vsn` (P-04, P-05).
  *
  * An absent `vsn` means `'1.0.0'`. A serializer with `vsn` S accepts any
  * version in `~> S`: at least S and below the next minor version, its

@@ -8,7 +8,7 @@ import type { Message, Ref } from './message.js';
 export type OutFrame = string | Buffer | object;
 
 /**
- * Turns wire frames into messages and back (PROTOCOL.md section 2). One
+ * Turns wire frames into messages and back. One
  * instance serves every connection that negotiated its `vsn`; it keeps no
  * per-connection state.
  */
@@ -18,7 +18,7 @@ export interface Serializer {
 
   /**
    * Decodes one client frame. Throws `MalformedMessageError` for anything
-   * PROTOCOL.md 4.1 calls malformed; never throws anything else.
+   * the protocol calls malformed; never throws anything else.
    *
    * `maxDepth` is the mount's `maxPayloadDepth`: a serializer that parses
    * nested data must refuse (as malformed) a payload whose arrays and

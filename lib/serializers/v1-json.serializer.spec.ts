@@ -160,7 +160,7 @@ describe('V1JsonSerializer', () => {
   });
 
   describe('encode', () => {
-    it('encodes the reply example of PROTOCOL.md 2.2 with exactly four keys (P-46)', () => {
+    it('encodes the reply example of the V1 format with exactly four keys (P-46)', () => {
       // The join_ref '3' is dropped: V1 frames never carry it.
       const frame = v1.encodeReply('3', '2', 'room:1', 'ok', {});
       assert.equal(frame, '{"topic":"room:1","event":"phx_reply","payload":{"status":"ok","response":{}},"ref":"2"}');
@@ -210,7 +210,7 @@ describe('V1JsonSerializer', () => {
       assert.deepEqual(payloadOf('error', 'no'), { status: 'error', response: 'no' });
     });
 
-    it('puts no constraint on push and broadcast payload types (PROTOCOL.md 2.2)', () => {
+    it('puts no constraint on push and broadcast payload types', () => {
       assert.equal(v1.encodeMessage('1', null, 't', 'e', [1]), '{"topic":"t","event":"e","payload":[1],"ref":null}');
       assert.equal(v1.encodeBroadcast('t', 'e', 'text'), '{"topic":"t","event":"e","payload":"text","ref":null}');
       assert.equal(v1.encodeBroadcast('t', 'e', null), '{"topic":"t","event":"e","payload":null,"ref":null}');

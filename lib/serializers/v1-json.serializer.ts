@@ -1,5 +1,5 @@
 /**
- * The V1 JSON serializer (PROTOCOL.md 2.2), chosen for `vsn` 1.0.x and when
+ * The V1 JSON serializer, chosen for `vsn` 1.0.x and when
  * the client sends no `vsn` at all. Frames are JSON objects in text frames;
  * there is no binary form in either direction.
  */
@@ -30,11 +30,11 @@ export class V1JsonSerializer implements Serializer {
    * Decodes one V1 text frame. `ref` must be present (it may be null, P-47);
    * `join_ref` is optional and defaults to null. Throws `MalformedMessageError`
    * for binary frames, invalid JSON, a payload nesting arrays and objects
-   * more than `maxDepth` levels deep, and any other shape (PROTOCOL.md 4.1).
+   * more than `maxDepth` levels deep, and any other shape.
    */
   decode(data: Buffer | string, isBinary: boolean, maxDepth: number = DEFAULTS.maxPayloadDepth): Message {
     if (isBinary) {
-      // V1 has no binary format (PROTOCOL.md 2.2); the bytes are never parsed.
+      // V1 has no binary format; the bytes are never parsed.
       throw new MalformedMessageError(
         `V1 accepts text frames only; got a binary frame of ${Buffer.byteLength(data)} bytes`,
       );
@@ -102,7 +102,7 @@ export class V1JsonSerializer implements Serializer {
   }
 
   /**
-   * A `phx_reply` with payload `{status, response}` (PROTOCOL.md 2.4); the
+   * A `phx_reply` with payload `{status, response}`; the
    * join_ref is dropped (P-46). An undefined response is sent as `{}`, the
    * status-only form. A binary response throws `SerializationError`.
    */
@@ -137,7 +137,7 @@ export class V1JsonSerializer implements Serializer {
   }
 }
 
-/** Keys every V1 client frame must have (PROTOCOL.md 2.2); `join_ref` is optional. */
+/** Keys every V1 client frame must have; `join_ref` is optional. */
 const REQUIRED_KEYS = ['topic', 'event', 'payload', 'ref'] as const;
 
 /** JSON.stringify whose failures (cycles, BigInt, a throwing toJSON) become `SerializationError`. */

@@ -7,7 +7,7 @@ import { V2JsonSerializer } from './v2-json.serializer.js';
 
 const v2 = new V2JsonSerializer();
 
-/** Bytes from the spaced hex of PROTOCOL.md 2.5, e.g. `'00 02 03'`. */
+/** Bytes from the spaced hex of the V2 binary format, e.g. `'00 02 03'`. */
 function hex(spaced: string): Buffer {
   return Buffer.from(spaced.replace(/\s+/g, ''), 'hex');
 }
@@ -52,7 +52,7 @@ describe('V2JsonSerializer', () => {
     });
 
     it('decodes a Buffer holding a text frame, as ws delivers it', () => {
-      // Heartbeat: join_ref null (PROTOCOL.md 3).
+      // Heartbeat: join_ref null.
       const frame = Buffer.from('[null,"1","phoenix","heartbeat",{}]');
       assert.deepEqual(v2.decode(frame, false), {
         joinRef: null,
@@ -138,7 +138,7 @@ describe('V2JsonSerializer', () => {
   });
 
   describe('decode, binary frames', () => {
-    it('decodes the client push of PROTOCOL.md 2.5 into raw bytes "efg" with ref "123" (P-49)', () => {
+    it('decodes the client push of the V2 binary format into raw bytes "efg" with ref "123" (P-49)', () => {
       // kind 0, lengths 2 3 5 5, "12" "123" "topic" "event", payload "efg"; 23 bytes.
       const frame = hex('00 02 03 05 05 31 32 31 32 33 74 6F 70 69 63 65 76 65 6E 74 65 66 67');
       assert.equal(frame.length, 23);
@@ -151,7 +151,7 @@ describe('V2JsonSerializer', () => {
       });
     });
 
-    it('decodes the phoenix.js push("upload", buf) example of PROTOCOL.md 2.5', () => {
+    it('decodes the phoenix.js push("upload", buf) example of the V2 binary format', () => {
       // kind 0, lengths 1 1 6 6, "3" "4" "room:1" "upload", payload 01 02; 21 bytes.
       const frame = hex('00 01 01 06 06 33 34 72 6F 6F 6D 3A 31 75 70 6C 6F 61 64 01 02');
       assert.equal(frame.length, 21);
@@ -172,7 +172,7 @@ describe('V2JsonSerializer', () => {
       assert.equal(payload.byteOffset, frame.byteOffset + 20);
     });
 
-    it('decodes empty join_ref and ref as empty strings, never null (PROTOCOL.md Appendix A.11)', () => {
+    it('decodes empty join_ref and ref as empty strings, never null', () => {
       // kind 0, lengths 0 0 1 1, "t" "e", no payload.
       const message = v2.decode(hex('00 00 00 01 01 74 65'), true);
       assert.equal(message.joinRef, '');
@@ -195,7 +195,7 @@ describe('V2JsonSerializer', () => {
     });
 
     it('rejects binary kinds other than 0, including the server-only kinds 1 and 2', () => {
-      // The server reply and broadcast examples of PROTOCOL.md 2.5, echoed back.
+      // The server reply and broadcast examples of the V2 binary format, echoed back.
       assertMalformed(
         () => v2.decode(hex('01 02 03 05 02 31 32 31 32 33 74 6F 70 69 63 6F 6B 65 66 67'), true),
         /kind 1/,
@@ -241,7 +241,7 @@ describe('V2JsonSerializer', () => {
       );
     });
 
-    it('encodes the reply example of PROTOCOL.md 2.4', () => {
+    it('encodes the reply example of the wire format', () => {
       assert.equal(
         v2.encodeReply('3', '7', 'room:1', 'ok', { id: 42 }),
         '["3","7","room:1","phx_reply",{"status":"ok","response":{"id":42}}]',
@@ -306,7 +306,7 @@ describe('V2JsonSerializer', () => {
       assert.equal(v2.encodeBroadcast('room:1', 'new_msg', { body: 'hi' }, null), '[null,null,"room:1","new_msg",{"body":"hi"}]');
     });
 
-    it('refuses push and broadcast payloads that are not objects (PROTOCOL.md 2.3)', () => {
+    it('refuses push and broadcast payloads that are not objects', () => {
       for (const payload of [[1], 'text', 42, true, null, undefined]) {
         assertSerializationError(() => v2.encodeMessage('1', null, 't', 'e', payload), /must be an object or binary/);
         assertSerializationError(() => v2.encodeBroadcast('t', 'e', payload), /must be an object or binary/);
@@ -335,7 +335,7 @@ describe('V2JsonSerializer', () => {
   describe('encode, binary frames', () => {
     const efg = Buffer.from('efg');
 
-    it('encodes the server push example of PROTOCOL.md 2.5 as kind 0 with a 4-byte header and no ref (P-51)', () => {
+    it('encodes the server push example of the V2 binary format as kind 0 with a 4-byte header and no ref (P-51)', () => {
       // kind 0, lengths 2 5 5, "12" "topic" "event", payload "efg"; 19 bytes.
       const expected = hex('00 02 05 05 31 32 74 6F 70 69 63 65 76 65 6E 74 65 66 67');
       assert.equal(expected.length, 19);
@@ -344,14 +344,14 @@ describe('V2JsonSerializer', () => {
       assert.deepEqual(v2.encodeMessage('12', '99', 'topic', 'event', efg), expected);
     });
 
-    it('encodes the server reply example of PROTOCOL.md 2.5 as kind 1 with the status in the event slot (P-50)', () => {
+    it('encodes the server reply example of the V2 binary format as kind 1 with the status in the event slot (P-50)', () => {
       // kind 1, lengths 2 3 5 2, "12" "123" "topic" "ok", response "efg"; 20 bytes.
       const expected = hex('01 02 03 05 02 31 32 31 32 33 74 6F 70 69 63 6F 6B 65 66 67');
       assert.equal(expected.length, 20);
       assert.deepEqual(v2.encodeReply('12', '123', 'topic', 'ok', efg), expected);
     });
 
-    it('encodes the broadcast example of PROTOCOL.md 2.5 as kind 2 with a 3-byte header (P-52)', () => {
+    it('encodes the broadcast example of the V2 binary format as kind 2 with a 3-byte header (P-52)', () => {
       // kind 2, lengths 5 5, "topic" "event", payload "efg"; 16 bytes.
       const expected = hex('02 05 05 74 6F 70 69 63 65 76 65 6E 74 65 66 67');
       assert.equal(expected.length, 16);
@@ -360,7 +360,7 @@ describe('V2JsonSerializer', () => {
       assert.deepEqual(v2.encodeBroadcast('topic', 'event', efg, 'Xa3_9kQz1.7'), expected);
     });
 
-    it('encodes the reply to the phoenix.js upload example of PROTOCOL.md 2.5', () => {
+    it('encodes the reply to the phoenix.js upload example of the V2 binary format', () => {
       // kind 1, lengths 1 1 6 2, "3" "4" "room:1" "ok", response 01 02 03 04; 19 bytes.
       const expected = hex('01 01 01 06 02 33 34 72 6F 6F 6D 3A 31 6F 6B 01 02 03 04');
       assert.equal(expected.length, 19);
@@ -520,7 +520,7 @@ function clientJsonFrame(message: Message): string {
   return JSON.stringify([message.joinRef, message.ref, message.topic, message.event, message.payload]);
 }
 
-/** A kind-0 client push (PROTOCOL.md 2.5): 5-byte header, UTF-8 fields, raw payload. */
+/** A kind-0 client push: 5-byte header, UTF-8 fields, raw payload. */
 function clientBinaryFrame(message: {
   joinRef: string;
   ref: string;

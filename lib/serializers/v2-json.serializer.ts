@@ -1,5 +1,5 @@
 /**
- * The V2 serializer (PROTOCOL.md 2.3 and 2.5), chosen for `vsn` 2.0.x and the
+ * The V2 serializer, chosen for `vsn` 2.0.x and the
  * phoenix.js default. Text frames are JSON arrays
  * `[join_ref, ref, topic, event, payload]`; a binary payload travels in a
  * WebSocket binary frame whose first byte says what it is:
@@ -26,7 +26,7 @@ const KIND_BROADCAST = 2;
 /** Kind byte plus four length bytes: the only header a client sends. */
 const CLIENT_PUSH_HEADER = 5;
 
-/** One unsigned length byte per field (PROTOCOL.md 2.5). */
+/** One unsigned length byte per field. */
 const MAX_FIELD_BYTES = 255;
 
 /**
@@ -51,7 +51,7 @@ export class V2JsonSerializer implements Serializer {
   /**
    * Decodes a V2 text frame (a JSON array of at least five elements; extras
    * are ignored, P-48) or a binary kind-0 client push (P-49). Throws
-   * `MalformedMessageError` for anything else (PROTOCOL.md 4.1), including a
+   * `MalformedMessageError` for anything else, including a
    * payload nesting arrays and objects more than `maxDepth` levels deep.
    */
   decode(data: Buffer | string, isBinary: boolean, maxDepth: number = DEFAULTS.maxPayloadDepth): Message {
@@ -65,7 +65,7 @@ export class V2JsonSerializer implements Serializer {
   /**
    * A push, `phx_close` or `phx_error`. A binary payload becomes a kind-0
    * frame, which has no ref slot (P-51); otherwise the payload must be a JSON
-   * object (PROTOCOL.md 2.3). Throws `SerializationError` when it is neither,
+   * object. Throws `SerializationError` when it is neither,
    * when JSON cannot encode it, or when a binary field exceeds 255 bytes (P-53).
    */
   encodeMessage(joinRef: Ref, ref: Ref, topic: string, event: string, payload: unknown): string | Buffer {
@@ -77,7 +77,7 @@ export class V2JsonSerializer implements Serializer {
   }
 
   /**
-   * A `phx_reply` (PROTOCOL.md 2.4). A binary response becomes a kind-1 frame
+   * A `phx_reply`. A binary response becomes a kind-1 frame
    * with the status in the event slot (P-50); any other response may be any
    * JSON value (P-39), and an undefined one is sent as `{}`, the status-only
    * form. Throws `SerializationError` as `encodeMessage` does.
@@ -100,7 +100,7 @@ export class V2JsonSerializer implements Serializer {
    * `[null, "<epoch>.<offset>", topic, event, payload]` when it has a history
    * position (`ref`), or a kind-2 frame when the payload is binary (P-52):
    * that frame has no ref slot, so a position cannot ride on it. Non-binary
-   * payloads must be JSON objects (PROTOCOL.md 2.3). Throws `SerializationError`.
+   * payloads must be JSON objects. Throws `SerializationError`.
    */
   encodeBroadcast(topic: string, event: string, payload: unknown, ref: Ref = null): string | Buffer {
     if (isBinaryPayload(payload)) {
@@ -161,7 +161,7 @@ function decodeBinary(frame: Buffer): Message {
   if (frame.length === 0) {
     throw new MalformedMessageError('V2 binary frame is empty');
   }
-  // Clients only ever send pushes; kinds 1 and 2 flow server → client (PROTOCOL.md 2.5).
+  // Clients only ever send pushes; kinds 1 and 2 flow server → client.
   if (frame[0] !== KIND_PUSH) {
     throw new MalformedMessageError(`V2 binary frame has kind ${frame[0]}; clients may only send kind 0 (push)`);
   }
@@ -180,7 +180,7 @@ function decodeBinary(frame: Buffer): Message {
     );
   }
   return {
-    // Binary refs are always strings: an empty field is '' and never null (PROTOCOL.md 2.5, Appendix A.11).
+    // Binary refs are always strings: an empty field is '' and never null.
     joinRef: frame.toString('utf8', CLIENT_PUSH_HEADER, refStart),
     ref: frame.toString('utf8', refStart, topicStart),
     topic: frame.toString('utf8', topicStart, eventStart),
@@ -240,7 +240,7 @@ function fieldBytes(value: string, field: string, frame: string): number {
   return bytes;
 }
 
-/** Binary frames carry refs as strings; null becomes the empty field (PROTOCOL.md 2.5). */
+/** Binary frames carry refs as strings; null becomes the empty field. */
 function refToWire(ref: Ref): string {
   // `== null` also covers a caller that passed undefined despite the type.
   return ref == null ? '' : String(ref);
@@ -249,7 +249,7 @@ function refToWire(ref: Ref): string {
 // ── JSON encoding ──────────────────────────────────────────────────────────
 
 /**
- * PROTOCOL.md 2.3: a server push or broadcast carries an object (or binary)
+ * A server push or broadcast carries an object (or binary)
  * payload. phoenix.js would accept anything, but Phoenix raises here, and
  * matching it keeps code written against us portable.
  */

@@ -1,5 +1,5 @@
 /**
- * The connect step every transport shares (PROTOCOL.md 1.2 to 1.4): parse the
+ * The connect step every transport shares: parse the
  * params, negotiate the serializer from `vsn`, run the socket handler's
  * `connect` (behind its guards, when it has any) and `id`, all within
  * `connectTimeout`. It answers accept (with the serializer and socket state)

@@ -1,5 +1,5 @@
 /**
- * The per-connection multiplexer (PROTOCOL.md section 4): it owns the
+ * The per-connection multiplexer: it owns the
  * channel table, decodes each frame once, answers heartbeats itself, and
  * routes everything else by topic, in Phoenix's clause order (4.2).
  *
@@ -43,7 +43,7 @@ function isHeartbeat(message: Message): boolean {
   return message.event === WIRE.heartbeat && message.topic === WIRE.phoenixTopic;
 }
 
-/** Listens on the socket-id topic for `disconnect` (PROTOCOL.md 4.7); other events are ignored (P-55). */
+/** Listens on the socket-id topic for `disconnect`; other events are ignored (P-55). */
 class IdTopicSubscriber implements Subscriber {
   constructor(private readonly connection: SocketConnection) {}
 
@@ -194,7 +194,7 @@ export class SocketConnection implements ChannelConnection {
     for (const wake of waiters) wake();
   }
 
-  // ── Incoming frames (PROTOCOL.md 4.1, 4.2) ───────────────────────────────
+  // ── Incoming frames ───────────────────────────────
 
   receive(data: Buffer | string, isBinary: boolean): void {
     if (this.closing) return;
@@ -261,7 +261,7 @@ export class SocketConnection implements ChannelConnection {
     this.write(this.serializer.encodeReply(null, ref, topic, 'error', { reason: REASON.unmatchedTopic }));
   }
 
-  /** PROTOCOL.md 4.3 (join) and 4.4 (duplicate join). */
+  /** A join, and a duplicate join of a topic already joined. */
   private join(message: Message, previous: ChannelServer | null): void {
     const { topic, joinRef, ref } = message;
     const definition = this.mount.registry.match(topic);
@@ -420,7 +420,7 @@ export class SocketConnection implements ChannelConnection {
     void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.policyViolation, 'too many queued messages');
   }
 
-  // ── Ending the connection (PROTOCOL.md 4.7 to 4.9) ───────────────────────
+  // ── Ending the connection ───────────────────────
 
   private readonly checkIdle = (): void => {
     if (this.closing) return;
@@ -453,7 +453,7 @@ export class SocketConnection implements ChannelConnection {
     return this.transportClosed();
   }
 
-  /** The transport is gone: every channel terminates (PROTOCOL.md 4.9). Idempotent. */
+  /** The transport is gone: every channel terminates. Idempotent. */
   transportClosed(): Promise<void> {
     if (this.ended !== null) return this.ended;
     this.closing = true;

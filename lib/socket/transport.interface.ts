@@ -22,6 +22,6 @@ export interface Transport {
   send(frame: OutFrame): void;
   /** Writes a fastlaned broadcast shared with other connections; may keep its ready-to-write form in a `FrameSlot` of its own. */
   sendShared(frame: SharedFrame): void;
-  /** Closes with a WebSocket close code (PROTOCOL.md 1.9); `transportClosed` follows. */
+  /** Closes with a WebSocket close code; `transportClosed` follows. */
   close(code: number, reason: string): void;
 }

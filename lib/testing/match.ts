@@ -1,5 +1,5 @@
 /**
- * Partial matching in the manner of Elixir patterns (PROTOCOL.md 9):
+ * Partial matching in the manner of Elixir patterns:
  * object patterns match subsets at every level, arrays and scalars match
  * exactly, a function is a guard on the value.
  */

@@ -5,8 +5,7 @@
  *
  * How an upgrade travels: one `upgrade` listener on the HTTP server routes
  * by path. A channels mount's `<path>/websocket` goes through the origin
- * check, `vsn` negotiation and the socket handler's `connect` (PROTOCOL.md
- * 1.3 to 1.7) before the handshake completes; a refusal answers 403, a
+ * check, `vsn` negotiation and the socket handler's `connect` before the handshake completes; a refusal answers 403, a
  * `connect` that outlives `connectTimeout` 503. Any other path goes to the
  * `ws` gateway registered for it, matched as Nest's `WsAdapter` matches, or
  * is destroyed as it does.
@@ -224,7 +223,7 @@ export class ChannelsAdapter extends WsAdapter {
     return server;
   }
 
-  // ── The channels upgrade (PROTOCOL.md 1.4) ───────────────────────────────
+  // ── The channels upgrade ───────────────────────────────
 
   private upgradeChannels(mount: ChannelsMount, request: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (request.method !== 'GET') {
@@ -252,7 +251,7 @@ export class ChannelsAdapter extends WsAdapter {
         handleProtocols: chosenSubprotocol,
         // Runs after ws has validated the handshake headers and before it answers 101. A refusal is
         // answered here rather than through `done(false, 403)`, because ws would put a "Forbidden"
-        // body on it and PROTOCOL.md 1.4 wants the 403 empty (P-05, P-06, P-08).
+        // body on it and the protocol wants the 403 empty (P-05, P-06, P-08).
         verifyClient: (info: { req: IncomingMessage }, done: (ok: boolean) => void) => {
           this.verify(mount, checkOrigin, info.req).then(
             (refusal) => (refusal === null ? done(true) : abort(info.req.socket, refusal)),
@@ -336,7 +335,7 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-/** Answers an upgrade with `status` and an empty body (PROTOCOL.md 1.4), then closes the socket. */
+/** Answers an upgrade with `status` and an empty body, then closes the socket. */
 function abort(socket: Duplex, status: number): void {
   if (!socket.writable) {
     socket.destroy();

@@ -1,5 +1,5 @@
 /**
- * The origin check of PROTOCOL.md 1.7, as API.md sets the default: a request
+ * The origin check (the `checkOrigin` option), and its default: a request
  * with no `Origin` passes; `true` accepts an Origin whose host equals the
  * request's `Host` host; a list accepts any matching entry, where a missing
  * scheme, host or port is a wildcard and `*.example.com` also matches
@@ -84,7 +84,7 @@ function parseOrigin(origin: string): URL | null {
     const url = new URL(origin);
     return url.hostname === '' ? null : url;
   } catch {
-    // "null" and other host-less origins fail every check but `false` (PROTOCOL.md 1.7)
+    // "null" and other host-less origins fail every check but `false`
     return null;
   }
 }

@@ -5,7 +5,7 @@ import { negotiateSubprotocols } from './subprotocols.js';
 const off = { authToken: false, subprotocols: null };
 const token = { authToken: true, subprotocols: null };
 
-describe('negotiateSubprotocols (PROTOCOL.md 1.5, 1.8)', () => {
+describe('negotiateSubprotocols', () => {
   it('ignores any offer when neither authToken nor subprotocols is set', () => {
     assert.deepEqual(negotiateSubprotocols('phoenix, base64url.bearer.phx.dA', off), { ok: true, selected: null, authToken: null });
     assert.deepEqual(negotiateSubprotocols(undefined, off), { ok: true, selected: null, authToken: null });

@@ -1,7 +1,7 @@
 // Every link in README.md and docs/*.md leads to a file of this repository, and to a heading that exists.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, normalize, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { documents } from '../support/doc-snippets.js';
@@ -55,5 +55,17 @@ describe('links in the documentation', () => {
       const text = await readFile(join(REPO_ROOT, doc), 'utf8');
       assert.doesNotMatch(text, /PROTOCOL\.md|API\.md|shared\//, doc);
     }
+  });
+
+  it('never cites them in lib/ either: its comments become the JSDoc users read, its strings the logs they see', async () => {
+    const cited: string[] = [];
+    for (const entry of await readdir(join(REPO_ROOT, 'lib'), { recursive: true })) {
+      if (!entry.endsWith('.ts') || entry.endsWith('.spec.ts')) continue;
+      const lines = (await readFile(join(REPO_ROOT, 'lib', entry), 'utf8')).split('\n');
+      lines.forEach((line, i) => {
+        if (/PROTOCOL\.md|API\.md|\.\.\/shared|spec\/PROTOCOL/.test(line)) cited.push(`lib/${entry}:${i + 1}: ${line.trim()}`);
+      });
+    }
+    assert.deepEqual(cited, []);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The `authToken` and `subprotocols` options (PROTOCOL.md 1.5, 1.8): the
+ * The `authToken` and `subprotocols` options: the
  * `phoenix` client's `authToken` over WebSocket (in the subprotocol offer)
  * and over long-poll (in `x-phoenix-authtoken`), and the subprotocol the
  * upgrade answers with.
@@ -80,7 +80,7 @@ describe('authToken off (the default)', () => {
   });
   after(() => app.close());
 
-  it('ignores offered subprotocols: the upgrade selects none, so the phoenix client with authToken cannot connect (PROTOCOL.md 1.5)', async () => {
+  it('ignores offered subprotocols: the upgrade selects none, so the phoenix client with authToken cannot connect', async () => {
     const answer = await httpRequest(app.httpBase, { path: WS_PATH, upgrade: true, headers: { 'sec-websocket-protocol': offer('t') } });
     assert.equal(answer.status, 101);
     assert.equal(answer.headers['sec-websocket-protocol'], undefined);

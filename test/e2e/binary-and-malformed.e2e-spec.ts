@@ -1,5 +1,5 @@
 /**
- * Binary frames and bad input at the wire (PROTOCOL.md 2.5, 4.1, 1.9): the
+ * Binary frames and bad input at the wire: the
  * checklist's byte-exact frames, what an unencodable frame does to its
  * channel, and malformed frames, which close their own connection with 1011
  * and nothing else. A property-based test throws arbitrary text and bytes
@@ -43,7 +43,7 @@ async function assertServing(raw: RawClient, what: string): Promise<void> {
   assert.deepEqual(await raw.nextJson(2000, `${what}: the heartbeat reply`), ok(null, ref, 'phoenix'), what);
 }
 
-/** Sends a frame, then expects no reply and a 1011 close (PROTOCOL.md 4.1). */
+/** Sends a frame, then expects no reply and a 1011 close. */
 async function assertMalformed(app: TestApp, query: string, send: (raw: RawClient) => void, what: string): Promise<void> {
   const raw = await app.raw({ query });
   send(raw);
@@ -63,7 +63,7 @@ describe('binary frames', () => {
   });
   after(() => app.close());
 
-  it('builds the checklist\'s client frames byte for byte (PROTOCOL.md 2.5 worked examples)', () => {
+  it('builds the checklist\'s client frames byte for byte (worked examples)', () => {
     assert.deepEqual(
       clientPush('12', '123', 'topic', 'event', Buffer.from('efg')),
       hex('00 02 03 05 05 31 32 31 32 33 74 6F 70 69 63 65 76 65 6E 74 65 66 67'),
@@ -96,7 +96,7 @@ describe('binary frames', () => {
     assert.deepEqual(recorder.of('binary').slice(before), [true], 'the handler got a Buffer');
   });
 
-  it('reads an empty binary join_ref as "", stale against a joined channel, unlike a JSON null (PROTOCOL.md 2.5, Appendix A.11)', async () => {
+  it('reads an empty binary join_ref as "", stale against a joined channel, unlike a JSON null', async () => {
     const raw = await app.raw();
     const topic = uniqueTopic();
     await raw.join(topic, {}, '3', '3');
@@ -181,7 +181,7 @@ describe('binary frames', () => {
   });
 });
 
-// ── Malformed frames (PROTOCOL.md 4.1) ────────────────────────────────────
+// ── Malformed frames ────────────────────────────────────
 
 describe('malformed frames', () => {
   let app: TestApp;
@@ -222,7 +222,7 @@ describe('malformed frames', () => {
     ['a truncated array', '[null,"1","phoenix","heartbeat",{}'],
   ];
   for (const [what, text] of v2Text) {
-    it(`closes only its own connection with 1011 and no reply on ${what} (PROTOCOL.md 4.1)`, async () => {
+    it(`closes only its own connection with 1011 and no reply on ${what}`, async () => {
       await assertMalformed(app, 'vsn=2.0.0', (raw) => raw.send(text), what);
       await othersServed(what);
     });
@@ -237,7 +237,7 @@ describe('malformed frames', () => {
     ['a binary frame shorter than its declared fields', hex('00 05 05 05 05 41 42')],
   ];
   for (const [what, bytes] of binary) {
-    it(`closes only its own connection with 1011 and no reply on ${what} (PROTOCOL.md 2.5, 4.1)`, async () => {
+    it(`closes only its own connection with 1011 and no reply on ${what}`, async () => {
       await assertMalformed(app, 'vsn=2.0.0', (raw) => raw.sendBinary(bytes), what);
       await othersServed(what);
     });
@@ -251,13 +251,13 @@ describe('malformed frames', () => {
     ['a binary frame on V1', (raw) => raw.sendBinary(clientPush('1', '1', 'phoenix', 'heartbeat', Buffer.alloc(0)))],
   ];
   for (const [what, send] of v1) {
-    it(`closes only its own connection with 1011 and no reply on ${what} (P-47, PROTOCOL.md 4.1)`, async () => {
+    it(`closes only its own connection with 1011 and no reply on ${what} (P-47)`, async () => {
       await assertMalformed(app, 'vsn=1.0.0', send, what);
       await othersServed(what);
     });
   }
 
-  it('ends the channels of a connection closed for a malformed frame, and handles none of the frames behind it (PROTOCOL.md 4.1, 4.9)', async () => {
+  it('ends the channels of a connection closed for a malformed frame, and handles none of the frames behind it', async () => {
     const raw = await app.raw();
     const joinedTopic = uniqueTopic();
     await raw.join(joinedTopic, {}, '1', '1');
@@ -277,7 +277,7 @@ describe('malformed frames', () => {
     await othersServed('after a malformed burst');
   });
 
-  it('closes a text frame with invalid UTF-8 with 1007, and only that connection (PROTOCOL.md 1.9)', async () => {
+  it('closes a text frame with invalid UTF-8 with 1007, and only that connection', async () => {
     const raw = await app.raw();
     raw.ws.send(hex('5b 22 ff fe 22 5d'), { binary: false });
     assert.equal(await raw.closedWith(), 1007);
@@ -320,7 +320,7 @@ describe('malformed frames', () => {
 
   const isRef = (value: unknown) => value === null || typeof value === 'string' || typeof value === 'number';
 
-  /** What the V2 decoder must accept (PROTOCOL.md 2.3): an array of 5+ with ref-like refs and string topic/event. */
+  /** What the V2 decoder must accept: an array of 5+ with ref-like refs and string topic/event. */
   function wellFormedText(text: string): { ref: unknown } | null {
     let frame: unknown;
     try {
@@ -333,7 +333,7 @@ describe('malformed frames', () => {
     return isRef(joinRef) && isRef(ref) && typeof topic === 'string' && typeof event === 'string' ? { ref } : null;
   }
 
-  /** What the V2 decoder must accept as binary (PROTOCOL.md 2.5): kind 0, and every declared byte present. */
+  /** What the V2 decoder must accept as binary: kind 0, and every declared byte present. */
   function wellFormedBinary(bytes: Uint8Array): { ref: unknown } | null {
     if (bytes.length < 5 || bytes[0] !== 0) return null;
     const end = 5 + bytes[1]! + bytes[2]! + bytes[3]! + bytes[4]!;
@@ -401,7 +401,7 @@ describe('malformed frames', () => {
     { weight: 4, arbitrary: frameLike },
   );
 
-  it('never lets arbitrary text frames escape: malformed ones close 1011 with no reply, others are answered, bystanders are served (PROTOCOL.md 4.1)', async () => {
+  it('never lets arbitrary text frames escape: malformed ones close 1011 with no reply, others are answered, bystanders are served', async () => {
     await fc.assert(
       fc.asyncProperty(textArb, async (text) => {
         // What the server reads: ws sends a lone surrogate as U+FFFD.
@@ -431,7 +431,7 @@ describe('malformed frames', () => {
       }),
   );
 
-  it('never lets arbitrary binary frames escape: malformed ones close 1011 with no reply, others are answered, bystanders are served (PROTOCOL.md 2.5, 4.1)', async () => {
+  it('never lets arbitrary binary frames escape: malformed ones close 1011 with no reply, others are answered, bystanders are served', async () => {
     await fc.assert(
       fc.asyncProperty(binaryArb, async (bytes) => {
         const buffer = Buffer.from(bytes);
@@ -444,7 +444,7 @@ describe('malformed frames', () => {
   });
 });
 
-// ── maxFrameSize (PROTOCOL.md 1.9) ────────────────────────────────────────
+// ── maxFrameSize ────────────────────────────────────────
 
 describe('with maxFrameSize: 1024', () => {
   let app: TestApp;
@@ -453,7 +453,7 @@ describe('with maxFrameSize: 1024', () => {
   });
   after(() => app.close());
 
-  it('serves a frame within the limit and closes one over it with 1009, only that connection (PROTOCOL.md 1.9)', async () => {
+  it('serves a frame within the limit and closes one over it with 1009, only that connection', async () => {
     const bystander = await app.raw();
     const raw = await app.raw();
     const topic = uniqueTopic();

@@ -76,7 +76,7 @@ describe('channel lifecycle', () => {
   });
 
   describe('slow joins', () => {
-    it('a slow async join holds up only its own topic: its frames wait, in order, while other topics go on (PROTOCOL.md 4.1, P-34)', async () => {
+    it('a slow async join holds up only its own topic: its frames wait, in order, while other topics go on (P-34)', async () => {
       const slow = uniqueTopic('room:slow');
       const fast = uniqueTopic('room');
       const raw = await app.raw();
@@ -224,7 +224,7 @@ describe('channel lifecycle', () => {
       assert.deepEqual(await raw.nothingFor(50), [], 'the stale event got nothing');
     });
 
-    it('a duplicate join of a topic whose join is still running waits for it: old join reply, new join reply, then old phx_close (P-24, PROTOCOL.md 4.1)', async () => {
+    it('a duplicate join of a topic whose join is still running waits for it: old join reply, new join reply, then old phx_close (P-24)', async () => {
       const topic = uniqueTopic('life');
       const raw = await app.raw();
       raw.send(['1', '1', topic, 'phx_join', { delay: 200 }]);
@@ -388,7 +388,7 @@ describe('channel lifecycle', () => {
       raw.send(['1', '2', topic, 'stop', { reason: 'normal' }]);
       raw.send(['1', '3', topic, 'phx_leave', {}]);
       assert.deepEqual(await raw.nextJson(2000, 'phx_close'), ['1', '1', topic, 'phx_close', {}]);
-      // The leave reaches a topic no longer joined: an ok reply that echoes it (PROTOCOL.md 4.2 #6), never a close.
+      // The leave reaches a topic no longer joined: an ok reply that echoes it (#6), never a close.
       assert.deepEqual(await raw.nextJson(2000, 'the leave reply'), ['1', '3', topic, 'phx_reply', { status: 'ok', response: {} }]);
       assert.deepEqual(await raw.nothingFor(100), []);
       assert.deepEqual(terminations(topic), ['normal']);

@@ -241,7 +241,7 @@ describe('channel messaging', () => {
     });
   });
 
-  describe('binary (PROTOCOL.md 2.5)', () => {
+  describe('binary', () => {
     it('phoenix.js pushes an ArrayBuffer, the handler gets a Buffer, and the reply comes back as an ArrayBuffer (P-49, P-50)', async () => {
       const channel = app.client().channel(uniqueTopic('room'));
       await joined(channel);

@@ -94,7 +94,7 @@ describe('one client cannot hurt another (issue 11)', () => {
 
   // ── 1. Deep JSON ─────────────────────────────────────────────────────────
 
-  it('a payload nested deeper than maxPayloadDepth (64) is malformed: its sender is closed with 1011 with no reply, and the 49 other subscribers of the intercepted event are unaffected (PROTOCOL.md 4.1, P-44)', async () => {
+  it('a payload nested deeper than maxPayloadDepth (64) is malformed: its sender is closed with 1011 with no reply, and the 49 other subscribers of the intercepted event are unaffected (P-44)', async () => {
     const topic = uniqueTopic('iso');
     const others = await subscribers(app, topic, 49);
     const attacker = await app.raw();
@@ -330,7 +330,7 @@ describe('one client cannot hurt another (issue 11)', () => {
     await guard.assertClean('mailbox flood');
   });
 
-  it('a frame larger than the default maxFrameSize (1 MiB) closes its connection with 1009; a client on the same topic goes on (PROTOCOL.md 1.9)', async () => {
+  it('a frame larger than the default maxFrameSize (1 MiB) closes its connection with 1009; a client on the same topic goes on', async () => {
     const topic = uniqueTopic('iso');
     const bystander = (await subscribers(app, topic, 1))[0]!;
     const raw = await app.raw();

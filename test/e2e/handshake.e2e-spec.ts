@@ -1,6 +1,6 @@
 /**
  * The handshake, at the wire: upgrade answers, `vsn` negotiation, the origin
- * check and the socket handler's connect / id (PROTOCOL.md 1.2 to 1.7).
+ * check and the socket handler's connect / id.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -102,14 +102,14 @@ describe('handshake on the standard fixture', () => {
     // phoenix.js retries every 50 ms here: wait for two refused attempts.
     await eventually(() => errors.length >= 2, 'the phoenix client saw two refused connects', 3000);
     assert.equal(socket.isConnected(), false);
-    // Leaving while disconnected closes the channel at once and clears its join timer (PROTOCOL.md 6.6).
+    // Leaving while disconnected closes the channel at once and clears its join timer.
     channel.leave();
     socket.disconnect();
     assert.deepEqual(recorder.of('join', topic), [], 'no join reached the server');
     assert.equal(app.app.get(TestSocket).lastParams?.refuse, '1', 'connect did run with the params');
   });
 
-  it('answers 403 when connect throws, and keeps serving (PROTOCOL.md 1.4)', async () => {
+  it('answers 403 when connect throws, and keeps serving', async () => {
     await assertRefused(app, 'throw=1&vsn=2.0.0', 403);
     const raw = await app.raw();
     assert.deepEqual(await heartbeat(raw, false), [null, 'hb', 'phoenix', 'phx_reply', { status: 'ok', response: {} }]);
@@ -200,7 +200,7 @@ describe('handshake on the standard fixture', () => {
     assert.equal(response.id, null);
   });
 
-  it('gives channels the socket id when id() returns a string, and null when it returns null (PROTOCOL.md 1.4, 4.7)', async () => {
+  it('gives channels the socket id when id() returns a string, and null when it returns null', async () => {
     const withId = await app.raw({ query: 'id=users_socket:7&user=u7&vsn=2.0.0' });
     const topic = uniqueTopic();
     await withId.join(topic);
@@ -245,7 +245,7 @@ describe('handshake with an id() that returns odd values', () => {
   });
   after(() => app.close());
 
-  it('accepts an id that is a string, null or undefined, and refuses a number or a throw with 403 (PROTOCOL.md 1.4)', async () => {
+  it('accepts an id that is a string, null or undefined, and refuses a number or a throw with 403', async () => {
     for (const kind of ['string', 'null', 'undefined']) {
       const raw = await app.raw({ query: `id_kind=${kind}&vsn=2.0.0` });
       const topic = uniqueTopic();

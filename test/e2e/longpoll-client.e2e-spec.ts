@@ -210,7 +210,7 @@ describe('longPollFallbackMs, with a proxy that refuses WebSocket upgrades', () 
     await proxy.close();
   });
 
-  it('falls back to long-poll, remembers it, and chats with a WebSocket client (PROTOCOL.md 6.8)', async () => {
+  it('falls back to long-poll, remembers it, and chats with a WebSocket client', async () => {
     const storage = memoryStorage();
     const topic = uniqueTopic();
     const socket = app.client({ base: proxy.wsBase, longPollFallbackMs: 300, sessionStorage: storage, longpollerTimeout: 5000 } as ClientOptions);

@@ -2,7 +2,7 @@
  * Long-poll on several nodes sharing one Redis, behind a balancer without
  * stickiness: each request goes to the next node in turn, and a request
  * that lands on a node other than the session's is routed there through
- * the PubSub (PROTOCOL.md 7.2).
+ * the PubSub.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -101,7 +101,7 @@ describe('long-poll when the node holding the session is gone', () => {
   });
   after(() => cluster.close());
 
-  it('starts a new session for a poll, and answers 410 to a POST, once pubsubTimeoutMs passes without an answer (PROTOCOL.md 7.2)', async () => {
+  it('starts a new session for a poll, and answers 410 to a POST, once pubsubTimeoutMs passes without an answer', async () => {
     const [survivor] = cluster.nodes as [RedisNode];
     const doomed = await startNodes(1, { keyPrefix: cluster.prefix, node: 'doomed' }, LONGPOLL);
     const token = await lpSession(doomed.nodes[0]!.app.httpBase);

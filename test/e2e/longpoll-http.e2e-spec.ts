@@ -1,5 +1,5 @@
 /**
- * The long-poll transport at the wire (PROTOCOL.md section 7): raw HTTP
+ * The long-poll transport at the wire: raw HTTP
  * GETs and POSTs on /socket/longpoll, the JSON statuses, the token, the
  * window, the limits. The `phoenix` client's LongPoll is in
  * longpoll-client.e2e-spec.ts.
@@ -143,7 +143,7 @@ describe('long-poll over HTTP (windowMs 300)', () => {
     );
   });
 
-  it('answers HTTP 500 to a line that is not base64, keeping the session (PROTOCOL.md 7.1)', async () => {
+  it('answers HTTP 500 to a line that is not base64, keeping the session', async () => {
     const topic = uniqueTopic();
     const token = await joinedSession(app, topic);
     const posted = await lpPost(app.httpBase, { token, lines: ['not base64!'] });
@@ -206,7 +206,7 @@ describe('long-poll over HTTP (windowMs 300)', () => {
     }
   });
 
-  it('speaks V1 without vsn: one object frame per POST of another content type, V1 objects back (PROTOCOL.md 7.4)', async () => {
+  it('speaks V1 without vsn: one object frame per POST of another content type, V1 objects back', async () => {
     const topic = uniqueTopic();
     const token = await lpSession(app.httpBase, { query: '' });
     const join = JSON.stringify({ topic, event: 'phx_join', payload: {}, ref: '1' });
@@ -215,7 +215,7 @@ describe('long-poll over HTTP (windowMs 300)', () => {
     assert.deepEqual(
       reply,
       { topic, event: 'phx_reply', payload: { status: 'ok', response: {} }, ref: '1' },
-      'the serializer is fixed at session creation; vsn on later requests is ignored (PROTOCOL.md 1.3)',
+      'the serializer is fixed at session creation; vsn on later requests is ignored',
     );
   });
 
@@ -320,7 +320,7 @@ describe('long-poll limits and their answers', () => {
     assert.equal(answer.json?.messages?.length, 5);
   });
 
-  it('answers HTTP 400 to a body over maxBodySize, and the session goes on (PROTOCOL.md 7.1)', async () => {
+  it('answers HTTP 400 to a body over maxBodySize, and the session goes on', async () => {
     const topic = uniqueTopic();
     const token = await joinedSession(app, topic);
     const big = await lpPost(app.httpBase, { token, lines: [['1', '2', topic, 'ping', { pad: 'x'.repeat(400) }]] });
@@ -382,7 +382,7 @@ describe('long-poll POST while the connection holds frames for its socket id', (
 });
 
 describe('long-poll at shutdown', () => {
-  it('ends every session on app.close(): channels terminate { shutdown: "draining" } and a held poll gets 410 (PROTOCOL.md 4.8)', async () => {
+  it('ends every session on app.close(): channels terminate { shutdown: "draining" } and a held poll gets 410', async () => {
     const app = await startApp(Fixtures.standard({ longpoll: { windowMs: 5000 } }));
     const recorder = app.app.get(Recorder);
     const topic = uniqueTopic();

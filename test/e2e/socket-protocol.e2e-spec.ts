@@ -1,5 +1,5 @@
 /**
- * The socket's side of the protocol at the wire (PROTOCOL.md section 4):
+ * The socket's side of the protocol at the wire:
  * heartbeats, joins and their outcomes, routing, the channel limit, duplicate
  * joins, leaves, dispatch by join_ref, ordering, refs, pushes, broadcasts,
  * V1 framing and the idle timeout. Raw frames, V2 unless a test says V1.
@@ -108,7 +108,7 @@ describe('socket protocol on the standard fixture', () => {
     assert.deepEqual(await raw.join('lobb', {}, '6', '6'), unmatched('6', 'lobb'));
   });
 
-  it('queues frames sent after a join that then fails and answers each "unmatched topic" (PROTOCOL.md 5.10)', async () => {
+  it('queues frames sent after a join that then fails and answers each "unmatched topic"', async () => {
     const raw = await app.raw();
     const topic = uniqueTopic('room:crash');
     raw.send(['1', '1', topic, 'phx_join', {}]);
@@ -140,7 +140,7 @@ describe('socket protocol on the standard fixture', () => {
     });
     after(() => routing.close());
 
-    it('gives a discovered topic to the most specific pattern: exact, then the longest prefix (P-21, PROTOCOL.md 4.3)', async () => {
+    it('gives a discovered topic to the most specific pattern: exact, then the longest prefix (P-21)', async () => {
       const raw = await routing.raw();
       assert.deepEqual(await raw.join('food:1', {}, '1', '1'), ok('1', '1', 'food:1', { channel: 'food' }));
       assert.deepEqual(await raw.join('foo:1', {}, '2', '2'), ok('2', '2', 'foo:1', { channel: 'foo', topic: 'foo:1' }));
@@ -219,7 +219,7 @@ describe('socket protocol on the standard fixture', () => {
     assert.deepEqual(await raw.nextJson(), ok('2', '4', topic, { fresh: true }));
   });
 
-  it('holds a rejoin sent while the first join is still running until that join is answered (PROTOCOL.md 4.1, 4.4)', async () => {
+  it('holds a rejoin sent while the first join is still running until that join is answered', async () => {
     const raw = await app.raw();
     const topic = uniqueTopic('room:slow');
     raw.send(['1', '1', topic, 'phx_join', { delay: 150 }]);
@@ -310,7 +310,7 @@ describe('socket protocol on the standard fixture', () => {
     assert.deepEqual(await raw.nextJson(), ok('6', '7', topic, { anonymous: true }));
   });
 
-  // ── Ordering (P-33, P-34, PROTOCOL.md 4.1) ───────────────────────────────
+  // ── Ordering (P-33, P-34) ───────────────────────────────
 
   it('answers several events on one topic in send order, slow handlers included (P-33)', async () => {
     const raw = await app.raw();
@@ -336,7 +336,7 @@ describe('socket protocol on the standard fixture', () => {
     assert.deepEqual(await frames(raw, 2, 'the join reply and the early ping reply'), [ok('1', '1', topic), ok('1', '2', topic, { early: true })]);
   });
 
-  it('lets a slow join hold up only its own topic: other topics go on, its own frames wait in order (PROTOCOL.md 4.1)', async () => {
+  it('lets a slow join hold up only its own topic: other topics go on, its own frames wait in order', async () => {
     const raw = await app.raw();
     const slow = uniqueTopic('room:slow');
     const fast = uniqueTopic();

@@ -1,5 +1,5 @@
 /**
- * V2 binary frames by hand (PROTOCOL.md 2.5), for wire-level tests: build a
+ * V2 binary frames by hand, for wire-level tests: build a
  * client push, take a server frame apart. Every length is one byte.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Long-poll by hand (PROTOCOL.md section 7): GET and POST on
+ * Long-poll by hand: GET and POST on
  * `<path>/longpoll`, the JSON answer parsed, for wire-level tests of what the
  * `phoenix` client's LongPoll hides.
  */
@@ -69,7 +69,7 @@ export async function lpPost(
   return parsed(await httpRequest(httpBase, { method: 'POST', path, headers, body, timeoutMs: options.timeoutMs ?? 5000 }));
 }
 
-/** Creates a session and returns its token (asserts the 410 answer of PROTOCOL.md 7.3). */
+/** Creates a session and returns its token (asserts the 410 answer of). */
 export async function lpSession(httpBase: string, options: LongPollRequest = {}): Promise<string> {
   const answer = await lpGet(httpBase, options);
   assert.equal(answer.json?.status, 410, `a new session answers 410, got ${answer.raw}`);
