@@ -24,7 +24,7 @@ describe('fuzz soak', () => {
   it(`${FRAMES} generated frames over ${LANES} hostile connections at once leave the app alive with no unhandled rejection, the prototypes untouched, every chat message of the well-behaved clients delivered in order, nothing left behind and RSS and heap within 10% of their baseline; slow consumers after them are cut and leave the heap there too`, async (t) => {
     const report = await runFuzzSoak(app, {
       frames: FRAMES,
-      warmupFrames: 10_000,
+      warmupFrames: 6_000,
       lanes: LANES,
       chatClients: 6,
       chatTopics: 4,

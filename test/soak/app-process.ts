@@ -83,9 +83,11 @@ export class SoakApp {
     if (options.keyPrefix !== undefined) args.push('--key-prefix', options.keyPrefix);
     if (options.moduleOptions !== undefined) args.push('--options', JSON.stringify(options.moduleOptions));
     const child = fork(ENTRY, args, {
-      execArgv: ['--expose-gc'],
+      // A fixed young generation: V8 otherwise grows it (to 2 × 16 MiB) or not depending on timing, which
+      // moves RSS by ~30 MB between runs and hides what the soak looks for.
+      execArgv: ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...process.env, NO_COLOR: '1' },
+      env: { ...process.env, NO_COLOR: '1', MALLOC_MMAP_THRESHOLD_: '131072' },
       serialization: 'json',
     });
     alive.add(child);
