@@ -48,6 +48,20 @@ async function membersOf(path: string, interfaceName: string): Promise<string[]>
   return members;
 }
 
+/** The `@default` of each member of an interface that has one: what the shipped `.d.ts` tells users. */
+async function jsDocDefaultsOf(path: string, interfaceName: string): Promise<Map<string, string>> {
+  const source = await sourceOf(path);
+  const declaration = source.statements.find(
+    (statement): statement is ts.InterfaceDeclaration => ts.isInterfaceDeclaration(statement) && statement.name.text === interfaceName,
+  );
+  const defaults = new Map<string, string>();
+  for (const member of declaration?.members ?? []) {
+    const tag = ts.getJSDocTags(member).find((candidate) => candidate.tagName.text === 'default');
+    if (member.name !== undefined && tag !== undefined) defaults.set(nameOf(member.name), ts.getTextOfJSDocComment(tag.comment) ?? '');
+  }
+  return defaults;
+}
+
 /** Every name an entry point exports, values and types alike. */
 async function exportsOf(path: string): Promise<string[]> {
   const source = await sourceOf(path);
@@ -121,11 +135,14 @@ function numbersIn(cell: string): number[] {
   );
 }
 
-/** Whether a default cell states this resolved value; null, objects and arrays are described in words. */
-function states(cell: string, value: unknown): boolean {
+/**
+ * Whether a default cell (or a JSDoc `@default`, where values go without backticks) states this
+ * resolved value; null, objects and arrays are described in words.
+ */
+function states(cell: string, value: unknown, bare = false): boolean {
   if (typeof value === 'number') return numbersIn(cell).includes(value);
   if (typeof value === 'string') return cell.includes(`'${value}'`);
-  if (typeof value === 'boolean') return cell.includes(`\`${value}\``);
+  if (typeof value === 'boolean') return bare ? new RegExp(`^${value}\\b`).test(cell) : cell.includes(`\`${value}\``);
   return true;
 }
 
@@ -214,6 +231,20 @@ describe('the reference documents all of lib/', () => {
     assert.deepEqual(problems, []);
   });
 
+  it('gives the same defaults in the JSDoc of lib/, which users read in the shipped .d.ts', async () => {
+    const problems: string[] = [];
+    for (const table of OPTIONS_TABLES) {
+      if (table.defaults === undefined) continue;
+      for (const [option, text] of await jsDocDefaultsOf(table.file, table.interfaceName)) {
+        const key = [option, `${option}Ms`].find((name) => name in table.defaults!);
+        if (key !== undefined && !states(text, table.defaults[key], true)) {
+          problems.push(`${table.file}: ${table.interfaceName}.${option} @default ${text}, the code resolves ${JSON.stringify(table.defaults[key])}`);
+        }
+      }
+    }
+    assert.deepEqual(problems, []);
+  });
+
   it('lists every error code and every reply reason in the errors tables of docs/api.md', async () => {
     const errors = section(await read('docs/api.md'), 'Errors', 'docs/api.md');
     const codes = new Set<string>(Object.values(ERROR_CODE));
@@ -267,6 +298,10 @@ describe('the reference checks themselves', () => {
     assert.ok((await exportsOf('lib/index.ts')).includes('ChannelsModule'));
     assert.deepEqual(numbersIn('64 KiB, 1 MiB, `60000`, 30 s'), [65536, 1048576, 60000, 30000]);
     assert.equal(states('`false`', true), false);
+    assert.equal(states('true (same host)', true, true), true);
+    assert.equal(states('16 MiB', 16 * 1024 * 1024, true), true);
+    const jsDoc = await jsDocDefaultsOf('lib/interfaces/channels-module-options.interface.ts', 'ChannelsModuleOptions');
+    assert.equal(jsDoc.get('path'), "'/socket'");
     const rows = rowsByName('| `path` | `\'/socket\'` | the base path |');
     assert.deepEqual(rows.get('path'), ["`'/socket'`", 'the base path']);
   });
