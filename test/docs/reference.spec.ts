@@ -231,6 +231,14 @@ describe('the reference documents all of lib/', () => {
     assert.deepEqual(problems, []);
   });
 
+  it("names every module option in the README's options table", async () => {
+    const options = section(await read('README.md'), 'Options', 'README.md');
+    const table = options.split('\n').filter((line) => line.startsWith('| `')).join('\n');
+    const members = await membersOf('lib/interfaces/channels-module-options.interface.ts', 'ChannelsModuleOptions');
+    assert.deepEqual(members.filter((option) => !table.includes(`\`${option}\``)), []);
+    assert.match(options, /\]\(docs\/api\.md#options\)/, 'the README sends readers to the other option objects');
+  });
+
   it('gives the same defaults in the JSDoc of lib/, which users read in the shipped .d.ts', async () => {
     const problems: string[] = [];
     for (const table of OPTIONS_TABLES) {
