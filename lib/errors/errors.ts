@@ -1,11 +1,11 @@
 /**
- * Internal error classes with stable codes (README, "Error codes").
+ * Internal error classes with stable codes (the "Errors" tables of docs/api.md).
  * `ChannelError`, the one users throw, lives in `channel.error.ts`.
  */
 import { WsException } from '@nestjs/websockets';
 import { REASON } from '../channels.constants.js';
 
-/** The stable `code` of each error the library throws (README, "Error codes"). @publicApi */
+/** The stable `code` of each error the library throws (the "Errors" table of docs/api.md). @publicApi */
 export const ERROR_CODE = {
   malformedMessage: 'ERR_CHANNELS_MALFORMED_MESSAGE',
   serialization: 'ERR_CHANNELS_SERIALIZATION',
