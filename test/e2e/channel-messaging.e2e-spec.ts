@@ -314,7 +314,7 @@ describe('channel messaging', () => {
         assert.equal(error.code, ERROR_CODE.serialization);
         assert.equal(
           error.message,
-          `ChannelsEndpoint broadcast('bad'): the payload must be an object or binary (Buffer/Uint8Array), as PROTOCOL.md 2.3 requires; got "a string"`,
+          `ChannelsEndpoint broadcast('bad'): the payload must be an object or binary (Buffer/Uint8Array), as the Phoenix protocol requires; got "a string"`,
         );
         return true;
       });
