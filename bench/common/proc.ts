@@ -77,6 +77,24 @@ export function cpuSecondsOf(pid: number): number | null {
   }
 }
 
+/**
+ * CPU seconds the whole machine spent busy so far (every core: user, nice,
+ * system, irq, softirq, steal; from /proc/stat), or null where /proc is
+ * missing. Beside the seconds of the server and the load workers over the
+ * same window, it says how much of the cores other work took.
+ */
+export function machineBusySeconds(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const busy = f[0]! + f[1]! + f[2]! + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+    return busy / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}
+
 /** A `kB` line of /proc/<pid>/status (VmRSS, VmHWM, ...) in bytes; null where unreadable. */
 export function statusBytesOf(pid: number, key: string): number | null {
   try {
