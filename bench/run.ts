@@ -361,12 +361,13 @@ async function cleanup(workers: LoadWorker[], servers: ServerProc[]): Promise<vo
 /** Where a measured window's CPU stood at its start: every server's and the machine's. */
 interface CpuMark {
   server: Array<number | null>;
+  system: Array<number | null>;
   machine: number | null;
   at: number;
 }
 
 function cpuMark(servers: ServerProc[]): CpuMark {
-  return { server: servers.map((s) => s.cpuSeconds()), machine: machineBusySeconds(), at: Date.now() };
+  return { server: servers.map((s) => s.cpuSeconds()), system: servers.map((s) => s.systemSeconds()), machine: machineBusySeconds(), at: Date.now() };
 }
 
 /** What bound a measured window: `server`, `generator`, `cores` (all busy, counting others' work) or `round trips` (nothing saturated). */
@@ -397,6 +398,13 @@ function cpuSince(mark: CpuMark, servers: ServerProc[], ops: number, genCpu: num
     if (now === null || before === null || before === undefined || seconds === null) seconds = null;
     else seconds += now - before;
   }
+  let system: number | null = 0;
+  for (let i = 0; i < servers.length; i++) {
+    const now = servers[i]!.systemSeconds();
+    const before = mark.system[i];
+    if (now === null || before === null || before === undefined || system === null) system = null;
+    else system += now - before;
+  }
   const machineNow = machineBusySeconds();
   const machineCpu = machineNow === null || mark.machine === null ? null : pct((machineNow - mark.machine) * 1000, wallMs);
   const ours = serverCpu.reduce((a, b) => a + Math.max(0, b), 0) + genCpu.reduce((a, b) => a + b, 0);
@@ -404,6 +412,8 @@ function cpuSince(mark: CpuMark, servers: ServerProc[], ops: number, genCpu: num
     serverCpu,
     serverCpuSeconds: seconds,
     cpuUsPerOp: seconds !== null && ops > 0 ? (seconds * 1e6) / ops : null,
+    // The kernel's part (system time): socket writes and reads, mostly.
+    systemUsPerOp: system !== null && ops > 0 ? (system * 1e6) / ops : null,
     machineCpu,
     otherCpu: machineCpu === null ? null : Math.max(0, machineCpu - ours),
     bound: boundOf(serverCpu, genCpu, machineCpu),
@@ -985,7 +995,8 @@ function fmtRate(v: unknown): string {
 
 function summaryLine(scenario: Scenario, r: Result): string {
   if (typeof r['skipped'] === 'string') return `skipped: ${r['skipped']}`;
-  const perOp = typeof r['cpuUsPerOp'] === 'number' ? `, ${(r['cpuUsPerOp'] as number).toFixed(1)} µs server CPU/op` : '';
+  const sys = typeof r['systemUsPerOp'] === 'number' ? ` (${(r['systemUsPerOp'] as number).toFixed(1)} in the kernel)` : '';
+  const perOp = typeof r['cpuUsPerOp'] === 'number' ? `, ${(r['cpuUsPerOp'] as number).toFixed(1)} µs server CPU/op${sys}` : '';
   const others = typeof r['otherCpu'] === 'number' ? ` others ${r['otherCpu']}%` : '';
   const bound = typeof r['bound'] === 'string' ? `; bound: ${r['bound']}` : '';
   const cpu0 = (k: string): string => (Array.isArray(r[k]) ? (r[k] as number[]).map((v) => `${v}%`).join('+') : '');

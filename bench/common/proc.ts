@@ -95,6 +95,17 @@ export function machineBusySeconds(): number | null {
   }
 }
 
+/** System (kernel) CPU seconds process `pid` used so far, from /proc; null where /proc is missing. */
+export function systemSecondsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[12]) / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}
+
 /** A `kB` line of /proc/<pid>/status (VmRSS, VmHWM, ...) in bytes; null where unreadable. */
 export function statusBytesOf(pid: number, key: string): number | null {
   try {
@@ -197,6 +208,11 @@ export class ServerProc {
   /** CPU seconds (user + system, all threads) used so far, from /proc; null where /proc is missing. */
   cpuSeconds(): number | null {
     return cpuSecondsOf(this.pid);
+  }
+
+  /** System (kernel) CPU seconds used so far, from /proc; null where /proc is missing. */
+  systemSeconds(): number | null {
+    return systemSecondsOf(this.pid);
   }
 
   /** Resident set size now, in bytes (from /proc). */
