@@ -18,6 +18,8 @@ export interface BenchResults {
     params: Record<string, unknown>;
   };
   results: Record<string, Record<string, Record<string, unknown>>>;
+  /** A full run's measurement of the `--compare` set at its sizes: what `--compare` checks against. */
+  compareRun?: { params: Record<string, unknown>; rounds: number; results: Record<string, Record<string, Record<string, unknown>>> };
 }
 
 type Cell = number | string | null;
@@ -461,9 +463,11 @@ export function compareWithBaseline(now: BenchResults, baseline: BenchResults, b
   const head = ['scenario', 'metric', 'better', `ch/raw ${baselineName}`, 'ch/raw now', 'change', 'result'];
   const body: string[][] = [];
   let ok = true;
+  // The baseline's own run of the --compare set (same sizes); a results file from before it had one gives its full-size ratios.
+  const then0 = baseline.compareRun?.results ?? baseline.results;
   for (const c of CHECKED) {
     if (now.results[c.scenario] === undefined) continue;
-    const then = toRaw(baseline.results, c);
+    const then = toRaw(then0, c);
     const current = toRaw(now.results, c);
     let change = '—';
     let verdict = 'not judged';
@@ -478,7 +482,8 @@ export function compareWithBaseline(now: BenchResults, baseline: BenchResults, b
   }
   const m = baseline.meta;
   const lines = [
-    `Compared with ${baselineName} (measured ${m.date}, ${m.cores} cores): ratios of channels to raw ws from the same run;`,
+    `Compared with ${baselineName} (measured ${m.date}, ${m.cores} cores, ${baseline.compareRun !== undefined ? 'its run of this same quick set' : 'its full-size run: it has no run of the quick set, so fanout and memory ratios are not like for like'}):`,
+    'ratios of channels to raw ws from the same run;',
     `a change is how much better (+) or worse (-) our ratio got; worse by more than ${COMPARE_TOLERANCE * 100}% fails.`,
     '',
     plain(head, body),

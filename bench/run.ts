@@ -903,9 +903,36 @@ async function main(): Promise<void> {
       }
     }
   }
+  results.results = await runScenarios(broken);
+  if (opts.readme && opts.compare === null) {
+    // A full run also records the --compare set at its own (quick) sizes: --compare checks against those,
+    // since ratios at quick sizes differ from full-size ones (fixed costs weigh more in small runs).
+    const full = opts;
+    opts = parseOptions(['--compare', '--no-check', '--root', full.root]);
+    process.stdout.write(`  the --compare set, for the baseline (${opts.scenarios.join(',')}; ${opts.rounds} rounds at quick sizes):\n`);
+    const compareResults = await runScenarios(broken);
+    results.compareRun = { params: meta(startedAt, 0).params, rounds: opts.rounds, results: compareResults };
+    opts = full;
+  }
+  results.meta = meta(startedAt, (Date.now() - startedAt.getTime()) / 1000);
+  const { text, markdown } = renderReport(results);
+  process.stdout.write(`\n${text}\n`);
+  writeOutputs(results, markdown);
+  if (opts.compare !== null) {
+    if (!existsSync(opts.compare)) throw new Error(`--compare: no baseline at ${opts.compare}`);
+    const baseline = JSON.parse(readFileSync(opts.compare, 'utf8')) as BenchResults;
+    const verdict = compareWithBaseline(results, baseline, path.relative(process.cwd(), opts.compare) || opts.compare);
+    process.stdout.write(`\n${verdict.text}\n`);
+    if (!verdict.ok) bail(1);
+  }
+}
+
+/** Every scenario of `opts` on its servers, `opts.rounds` times (servers taking turns), the median round of each. */
+async function runScenarios(broken: Map<Kind, string>): Promise<BenchResults['results']> {
+  const all: BenchResults['results'] = {};
   for (const scenario of opts.scenarios) {
     const perServer: Record<string, Result> = {};
-    results.results[scenario] = perServer;
+    all[scenario] = perServer;
     const rounds = new Map<Kind, Result[]>();
     for (let round = 1; round <= opts.rounds; round++) {
       for (const kind of serversFor(scenario)) {
@@ -935,17 +962,7 @@ async function main(): Promise<void> {
     for (const [kind, measured] of rounds) perServer[kind] = medianRound(measured);
     printVariantRatios(scenario, perServer);
   }
-  results.meta = meta(startedAt, (Date.now() - startedAt.getTime()) / 1000);
-  const { text, markdown } = renderReport(results);
-  process.stdout.write(`\n${text}\n`);
-  writeOutputs(results, markdown);
-  if (opts.compare !== null) {
-    if (!existsSync(opts.compare)) throw new Error(`--compare: no baseline at ${opts.compare}`);
-    const baseline = JSON.parse(readFileSync(opts.compare, 'utf8')) as BenchResults;
-    const verdict = compareWithBaseline(results, baseline, path.relative(process.cwd(), opts.compare) || opts.compare);
-    process.stdout.write(`\n${verdict.text}\n`);
-    if (!verdict.ok) bail(1);
-  }
+  return all;
 }
 
 /** The round with the median rate (the first when there is no rate), with every round's rate beside it. */
