@@ -18,6 +18,8 @@ export interface BenchResults {
     params: Record<string, unknown>;
   };
   results: Record<string, Record<string, Record<string, unknown>>>;
+  /** A full run's measurement of the `--compare` set at its sizes: what `--compare` checks against. */
+  compareRun?: { params: Record<string, unknown>; rounds: number; results: Record<string, Record<string, Record<string, unknown>>> };
 }
 
 type Cell = number | string | null;
@@ -30,9 +32,21 @@ interface Row {
   fmt: (v: number) => string;
   /** Show ratios of channels to the baselines on this row. */
   ratios: boolean;
-  target?: string;
-  /** true pass, false miss, null not measurable. */
-  verdict?: boolean | null;
+  /** The row's targets, each with its verdict: true pass, false miss, null not measurable. */
+  targets?: Target[];
+}
+
+interface Target {
+  text: string;
+  ok: boolean | null;
+}
+
+/** A target on the ratio of channels to a baseline: `≥ min×` (higher is better) or `≤ max×` (lower is better). */
+function atLeast(r: number | null, min: number, what: string): Target {
+  return { text: `≥ ${min}× ${what}`, ok: r === null ? null : r >= min };
+}
+function atMost(r: number | null, max: number, what: string): Target {
+  return { text: `≤ ${max}× ${what}`, ok: r === null ? null : r <= max };
 }
 
 /** The servers of the main table; channels-lp (our server over long-poll) and channels-tel (with telemetry subscribers) have their own. */
@@ -52,9 +66,16 @@ function num(v: unknown): number | null {
 const rate = (v: number): string => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M/s` : v >= 1e4 ? `${(v / 1e3).toFixed(0)}k/s` : v >= 1e3 ? `${(v / 1e3).toFixed(1)}k/s` : `${v.toFixed(0)}/s`);
 const ms = (v: number): string => `${v.toFixed(2)} ms`;
 const us = (v: number): string => `${v.toFixed(1)} µs`;
+const us3 = (v: number): string => `${v.toFixed(3)} µs`;
 
-/** Microseconds of server CPU (all its processes) per operation of the measured window. */
-function cpuPerOp(r: Record<string, unknown>): number | null {
+/**
+ * Microseconds of server CPU (all its processes) per operation of the
+ * measured window: the runner's own figure, or for results written before it
+ * had one, the server's CPU percentage over the rate.
+ */
+export function cpuPerOp(r: Record<string, unknown>): number | null {
+  const own = num(r['cpuUsPerOp']);
+  if (own !== null) return own;
   const cpu = r['serverCpu'];
   const opsPerSecond = num(r['rate']);
   if (!Array.isArray(cpu) || opsPerSecond === null || opsPerSecond === 0) return null;
@@ -66,7 +87,7 @@ const mb = (v: number): string => `${(v / 1048576).toFixed(0)} MB`;
 const count = (v: number): string => v.toFixed(0);
 
 /** A cell for one server: the metric, or why there is none. */
-function cell(res: Record<string, Record<string, unknown>> | undefined, kind: ServerKind, pick: (r: Record<string, unknown>) => unknown): Cell {
+function cell(res: Record<string, Record<string, unknown>> | undefined, kind: string, pick: (r: Record<string, unknown>) => unknown): Cell {
   const r = res?.[kind];
   if (r === undefined) return null;
   if (typeof r['error'] === 'string') return 'error';
@@ -92,30 +113,65 @@ function buildRows(results: BenchResults['results']): Row[] {
       cells,
       fmt: rate,
       ratios: true,
-      target: '≥ 0.8× raw ws, ≥ 2× Socket.IO',
-      verdict: toRaw === null || toSio === null ? null : toRaw >= 0.8 && toSio >= 2,
+      targets: [atLeast(toRaw, 0.8, 'raw ws'), atLeast(toSio, 2, 'Socket.IO')],
     });
+    rows.push({ scenario: 'fanout', metric: 'server CPU per delivery', cells: perKind(fan, cpuPerOp), fmt: us3, ratios: true });
   }
   const rr = results['reqreply'];
   if (rr !== undefined) {
     const cells = perKind(rr, (r) => r['rate']);
+    const toRaw = ratio(cells.channels, cells['raw-ws']);
     const toSio = ratio(cells.channels, cells.socketio);
-    rows.push({ scenario: 'reqreply', metric: 'replies/s', cells, fmt: rate, ratios: true, target: '≥ 2× Socket.IO', verdict: toSio === null ? null : toSio >= 2 });
+    rows.push({
+      scenario: 'reqreply',
+      metric: 'replies/s',
+      cells,
+      fmt: rate,
+      ratios: true,
+      targets: [atLeast(toRaw, 0.95, 'raw ws'), atLeast(toSio, 2, 'Socket.IO')],
+    });
     rows.push({ scenario: 'reqreply', metric: 'p50 latency', cells: perKind(rr, (r) => r['p50']), fmt: ms, ratios: true });
-    rows.push({ scenario: 'reqreply', metric: 'p99 latency', cells: perKind(rr, (r) => r['p99']), fmt: ms, ratios: true });
+    const p99 = perKind(rr, (r) => r['p99']);
+    rows.push({ scenario: 'reqreply', metric: 'p99 latency', cells: p99, fmt: ms, ratios: true, targets: [atMost(ratio(p99.channels, p99['raw-ws']), 1.1, 'raw ws')] });
+    const cpu = perKind(rr, cpuPerOp);
+    rows.push({
+      scenario: 'reqreply',
+      metric: 'server CPU per reply',
+      cells: cpu,
+      fmt: us,
+      ratios: true,
+      targets: [atMost(ratio(cpu.channels, cpu['raw-ws']), 1.0, 'raw ws')],
+    });
   }
   const mem = results['memory'];
   if (mem !== undefined) {
     const cells = perKind(mem, (r) => r['rssPerConn']);
     const toSio = ratio(cells.channels, cells.socketio);
-    rows.push({ scenario: 'memory', metric: 'RSS per idle joined conn', cells, fmt: kib, ratios: true, target: '≤ 0.5× Socket.IO', verdict: toSio === null ? null : toSio <= 0.5 });
+    rows.push({ scenario: 'memory', metric: 'RSS per idle joined conn', cells, fmt: kib, ratios: true, targets: [atMost(toSio, 0.5, 'Socket.IO')] });
     rows.push({ scenario: 'memory', metric: 'heap per idle joined conn', cells: perKind(mem, (r) => r['heapPerConn']), fmt: kib, ratios: true });
   }
   const join = results['joinrate'];
   if (join !== undefined) {
     const cells = perKind(join, (r) => r['rate']);
+    const toRaw = ratio(cells.channels, cells['raw-ws']);
     const toSio = ratio(cells.channels, cells.socketio);
-    rows.push({ scenario: 'joinrate', metric: 'connect+join/s', cells, fmt: rate, ratios: true, target: '≥ 2× Socket.IO', verdict: toSio === null ? null : toSio >= 2 });
+    rows.push({
+      scenario: 'joinrate',
+      metric: 'connect+join/s',
+      cells,
+      fmt: rate,
+      ratios: true,
+      targets: [atLeast(toRaw, 0.95, 'raw ws'), atLeast(toSio, 2, 'Socket.IO')],
+    });
+    const cpu = perKind(join, cpuPerOp);
+    rows.push({
+      scenario: 'joinrate',
+      metric: 'server CPU per connect+join',
+      cells: cpu,
+      fmt: us,
+      ratios: true,
+      targets: [atMost(ratio(cpu.channels, cpu['raw-ws']), 1.0, 'raw ws')],
+    });
   }
   const cl = results['cluster'];
   if (cl !== undefined) {
@@ -133,8 +189,7 @@ function buildRows(results: BenchResults['results']): Row[] {
       cells: two,
       fmt: rate,
       ratios: false,
-      target: `2 nodes ≥ 0.7× 1 node${r !== null ? ` (${r.toFixed(2)}×)` : ''}`,
-      verdict: r === null ? null : r >= 0.7,
+      targets: [{ text: `2 nodes ≥ 0.7× 1 node${r !== null ? ` (${r.toFixed(2)}×)` : ''}`, ok: r === null ? null : r >= 0.7 }],
     });
     rows.push({ scenario: 'cluster', metric: 'deliveries/s, 3 nodes (Redis)', cells: three, fmt: rate, ratios: false });
   }
@@ -149,7 +204,7 @@ function buildRows(results: BenchResults['results']): Row[] {
       verdict = ch['exceededCap'] === false && num(ch['closed']) === num(ch['clients']) && (ch['growth'] as number) < (ch['volume'] as number);
     }
     rows.push({ scenario: 'slow', metric: 'server peak RSS', cells: peak, fmt: mb, ratios: false });
-    rows.push({ scenario: 'slow', metric: 'peak RSS growth', cells: growth, fmt: mb, ratios: false, target: 'all slow clients closed, growth < volume', verdict });
+    rows.push({ scenario: 'slow', metric: 'peak RSS growth', cells: growth, fmt: mb, ratios: false, targets: [{ text: 'all slow clients closed, growth < volume', ok: verdict }] });
     rows.push({ scenario: 'slow', metric: 'slow clients closed', cells: closed, fmt: count, ratios: false });
   }
   return rows;
@@ -176,6 +231,11 @@ function verdictText(v: boolean | null | undefined): string {
   return v === undefined ? '' : v === null ? 'n/a' : v ? 'pass' : 'MISS';
 }
 
+function targetsText(targets: Target[] | undefined): [string, string] {
+  if (targets === undefined || targets.length === 0) return ['', ''];
+  return [targets.map((t) => t.text).join(', '), targets.map((t) => verdictText(t.ok)).join(', ')];
+}
+
 const HEAD = ['scenario', 'metric', LABEL['raw-ws'], LABEL.socketio, LABEL.channels, 'ch/raw', 'ch/sio', 'target', 'result'];
 
 function tableCells(rows: Row[]): string[][] {
@@ -187,8 +247,7 @@ function tableCells(rows: Row[]): string[][] {
     show(r.cells.channels, r.fmt),
     r.ratios ? showRatio(ratio(r.cells.channels, r.cells['raw-ws'])) : '',
     r.ratios ? showRatio(ratio(r.cells.channels, r.cells.socketio)) : '',
-    r.target ?? '',
-    verdictText(r.verdict),
+    ...targetsText(r.targets),
   ]);
 }
 
@@ -202,7 +261,9 @@ function cpuCells(results: BenchResults['results']): string[][] {
     if (typeof r['skipped'] === 'string') return 'skipped';
     const srv = r['serverCpu'] === undefined ? '' : `server ${fmt(r['serverCpu'])}`;
     const gen = `gen ${fmt(r['genCpu'])}`;
-    return srv === '' ? gen : `${srv} · ${gen}`;
+    const others = typeof r['otherCpu'] === 'number' ? ` · others ${r['otherCpu']}%` : '';
+    const bound = typeof r['bound'] === 'string' ? ` · bound: ${r['bound']}` : '';
+    return srv === '' ? gen : `${srv} · ${gen}${others}${bound}`;
   };
   for (const scenario of ['fanout', 'reqreply', 'memory', 'joinrate']) {
     const res = results[scenario];
@@ -224,15 +285,18 @@ function cpuCells(results: BenchResults['results']): string[][] {
  * that ran both: over long-poll (channels-lp), or with a listener on every
  * telemetry event (channels-tel).
  */
-function variantCells(results: BenchResults['results'], variant: 'channels-lp' | 'channels-tel'): string[][] {
+function variantCells(results: BenchResults['results'], variant: string): string[][] {
   const out: string[][] = [];
   const metrics: Array<[string, string, (r: Record<string, unknown>) => unknown, (v: number) => string]> = [
     ['fanout', 'deliveries/s', (r) => r['rate'], rate],
+    ['fanout', 'server CPU per delivery', cpuPerOp, us3],
     ['reqreply', 'replies/s', (r) => r['rate'], rate],
     ['reqreply', 'p50 latency', (r) => r['p50'], ms],
     ['reqreply', 'p99 latency', (r) => r['p99'], ms],
     // On a shared machine the rate follows the load of others; the server's CPU time per reply much less.
     ['reqreply', 'server CPU per reply', cpuPerOp, us],
+    ['joinrate', 'connect+join/s', (r) => r['rate'], rate],
+    ['joinrate', 'server CPU per connect+join', cpuPerOp, us],
   ];
   for (const [scenario, metric, pick, fmt] of metrics) {
     const res = results[scenario];
@@ -268,9 +332,10 @@ function notes(results: BenchResults['results'], rows: Row[]): string[] {
     }
   }
   for (const r of rows) {
-    if (r.verdict === false) {
+    for (const t of r.targets ?? []) {
+      if (t.ok !== false) continue;
       out.push(
-        `MISS ${r.scenario} (${r.target}): profile our server with \`npm run bench -- --scenarios ${r.scenario} --servers channels --profile ${r.scenario}\``,
+        `MISS ${r.scenario} ${r.metric} (${t.text}): profile both with \`npm run bench -- --scenarios ${r.scenario} --servers raw-ws,channels --profile ${r.scenario}\``,
       );
     }
   }
@@ -318,8 +383,21 @@ export function renderReport(results: BenchResults): { text: string; markdown: s
   const lp = variantCells(results.results, 'channels-lp');
   const telHead = ['telemetry', 'metric', 'channels, no subscriber', LABEL['channels-tel'], 'on/off', 'server CPU off / on'];
   const tel = variantCells(results.results, 'channels-tel');
-  const lpText = [...(lp.length > 0 ? ['', plain(lpHead, lp)] : []), ...(tel.length > 0 ? ['', plain(telHead, tel)] : [])];
-  const lpMarkdown = [...(lp.length > 0 ? ['', markdownTable(lpHead, lp)] : []), ...(tel.length > 0 ? ['', markdownTable(telHead, tel)] : [])];
+  const guardHead = ['enhancers', 'metric', 'channels', 'channels, guard + ValidationPipe', 'with/without', 'server CPU without / with'];
+  const guard = variantCells(results.results, 'channels-guarded');
+  const presHead = ['Presence', 'metric', 'channels', 'channels, each join tracked', 'with/without', 'server CPU without / with'];
+  const pres = variantCells(results.results, 'channels-presence');
+  const refHead = ['another build', 'metric', 'channels', 'channels-ref', 'ref/this', 'server CPU this / ref'];
+  const ref = variantCells(results.results, 'channels-ref');
+  const tables: Array<[string[], string[][]]> = [
+    [lpHead, lp],
+    [telHead, tel],
+    [guardHead, guard],
+    [presHead, pres],
+    [refHead, ref],
+  ];
+  const lpText = tables.flatMap(([head, body]) => (body.length > 0 ? ['', plain(head, body)] : []));
+  const lpMarkdown = tables.flatMap(([head, body]) => (body.length > 0 ? ['', markdownTable(head, body)] : []));
   const text = [
     ...header,
     '',
@@ -339,4 +417,80 @@ export function renderReport(results: BenchResults): { text: string; markdown: s
     ...(noteLines.length > 0 ? ['', ...noteLines.map((n) => `- ${n}`)] : []),
   ].join('\n');
   return { text, markdown };
+}
+
+// ---------------------------------------------------------------- --compare
+
+/** One ratio of channels to raw ws that `--compare` checks: `higher` when a bigger ratio is better. */
+interface Checked {
+  scenario: string;
+  metric: string;
+  pick: (r: Record<string, unknown>) => number | null;
+  higher: boolean;
+}
+
+const CHECKED: readonly Checked[] = [
+  { scenario: 'fanout', metric: 'deliveries/s', pick: (r) => num(r['rate']), higher: true },
+  { scenario: 'fanout', metric: 'server CPU per delivery', pick: cpuPerOp, higher: false },
+  { scenario: 'reqreply', metric: 'replies/s', pick: (r) => num(r['rate']), higher: true },
+  { scenario: 'reqreply', metric: 'p99 latency', pick: (r) => num(r['p99']), higher: false },
+  { scenario: 'reqreply', metric: 'server CPU per reply', pick: cpuPerOp, higher: false },
+  { scenario: 'memory', metric: 'RSS per idle joined conn', pick: (r) => num(r['rssPerConn']), higher: false },
+  { scenario: 'joinrate', metric: 'connect+join/s', pick: (r) => num(r['rate']), higher: true },
+  { scenario: 'joinrate', metric: 'server CPU per connect+join', pick: cpuPerOp, higher: false },
+];
+
+/** How much worse a ratio may get before `--compare` fails: 15%. */
+export const COMPARE_TOLERANCE = 0.15;
+
+function toRaw(results: BenchResults['results'], c: Checked): number | null {
+  const res = results[c.scenario];
+  const ours = res?.['channels'];
+  const raw = res?.['raw-ws'];
+  if (ours === undefined || raw === undefined || typeof ours['error'] === 'string' || typeof raw['error'] === 'string') return null;
+  const a = c.pick(ours);
+  const b = c.pick(raw);
+  return a !== null && b !== null && b !== 0 ? a / b : null;
+}
+
+/**
+ * `npm run bench -- --compare`: the ratios of channels to raw ws of this run
+ * beside those of `baseline`. A ratio is worse by `1 - now/then` when higher
+ * is better, `1 - then/now` when lower is (CPU, latency, memory); more than
+ * 15% worse fails. A ratio missing on either side is shown and not judged.
+ */
+export function compareWithBaseline(now: BenchResults, baseline: BenchResults, baselineName: string): { ok: boolean; text: string } {
+  const head = ['scenario', 'metric', 'better', `ch/raw ${baselineName}`, 'ch/raw now', 'change', 'result'];
+  const body: string[][] = [];
+  let ok = true;
+  // The baseline's own run of the --compare set (same sizes); a results file from before it had one gives its full-size ratios.
+  const then0 = baseline.compareRun?.results ?? baseline.results;
+  for (const c of CHECKED) {
+    if (now.results[c.scenario] === undefined) continue;
+    const then = toRaw(then0, c);
+    const current = toRaw(now.results, c);
+    let change = '—';
+    let verdict = 'not judged';
+    if (then !== null && current !== null && then > 0 && current > 0) {
+      const kept = c.higher ? current / then : then / current;
+      change = `${kept >= 1 ? '+' : ''}${((kept - 1) * 100).toFixed(1)}%`;
+      const pass = kept >= 1 - COMPARE_TOLERANCE;
+      verdict = pass ? 'ok' : 'WORSE';
+      if (!pass) ok = false;
+    }
+    body.push([c.scenario, c.metric, c.higher ? 'higher' : 'lower', showRatio(then), showRatio(current), change, verdict]);
+  }
+  const m = baseline.meta;
+  const lines = [
+    `Compared with ${baselineName} (measured ${m.date}, ${m.cores} cores, ${baseline.compareRun !== undefined ? 'its run of this same quick set' : 'its full-size run: it has no run of the quick set, so fanout and memory ratios are not like for like'}):`,
+    'ratios of channels to raw ws from the same run;',
+    `a change is how much better (+) or worse (-) our ratio got; worse by more than ${COMPARE_TOLERANCE * 100}% fails.`,
+    '',
+    plain(head, body),
+    '',
+    ok
+      ? 'compare: ok, no ratio is more than 15% worse than the baseline'
+      : 'compare: FAILED, a ratio is more than 15% worse than the baseline; run it again to rule out a noisy minute, then profile with --profile <scenario>',
+  ];
+  return { ok, text: lines.join('\n') };
 }

@@ -23,9 +23,9 @@ import type {
   ReqReplyResult,
   StatusResult,
 } from './common/ipc.js';
-import { killAllChildren, LoadWorker, ServerProc, sleep } from './common/proc.js';
+import { killAllChildren, LoadWorker, machineBusySeconds, ServerProc, sleep } from './common/proc.js';
 import type { Dialect } from './common/wire.js';
-import { renderReport, type BenchResults, type ServerKind } from './report.js';
+import { compareWithBaseline, renderReport, type BenchResults, type ServerKind } from './report.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -36,13 +36,20 @@ type Scenario = (typeof SCENARIOS)[number];
 /** The servers of the comparison table. */
 const SERVERS: readonly ServerKind[] = ['raw-ws', 'socketio', 'channels', 'channels-lp', 'channels-tel'];
 /**
- * Variants of our server, measured beside it on request: `channels-guarded`
- * (a class guard and ValidationPipe on `ping`, `--enhancers guard-pipe`) and
- * `channels-ref` (the same server file from another build, `--ref-dist`).
+ * Variants of our server: `channels-guarded` (a class guard and
+ * ValidationPipe on `ping`, `--enhancers guard-pipe`) and `channels-presence`
+ * (every join tracked in Presence, `--presence`) run by default, each beside
+ * the plain server, so the cost of what an app adds is in every run;
+ * `channels-ref` (the same server file from another build, `--ref-dist`)
+ * on request.
  */
-const VARIANTS = ['channels-guarded', 'channels-ref'] as const;
+const VARIANTS = ['channels-guarded', 'channels-presence', 'channels-ref'] as const;
 type Kind = ServerKind | (typeof VARIANTS)[number];
 const ALL_KINDS: readonly Kind[] = [...SERVERS, ...VARIANTS];
+const DEFAULT_KINDS: readonly Kind[] = [...SERVERS, 'channels-guarded', 'channels-presence'];
+/** `--compare`: the servers and scenarios whose ratios to raw ws are checked against the committed results. */
+const COMPARE_KINDS: readonly Kind[] = ['raw-ws', 'channels'];
+const COMPARE_SCENARIOS: readonly Scenario[] = ['fanout', 'reqreply', 'memory', 'joinrate'];
 
 interface Options {
   scenarios: Scenario[];
@@ -77,14 +84,21 @@ interface Options {
   json: string;
   root: string;
   verbose: boolean;
+  /** `--compare`: a quick run checked against this results file by ratio to raw ws. */
+  compare: string | null;
 }
 
 const HELP = `Usage: npm run bench -- [--name value ...]   (or BENCH_NAME=value in the environment)
 
   --scenarios LIST     ${SCENARIOS.join(',')} (default: all)
-  --servers LIST       ${ALL_KINDS.join(',')} (default: ${SERVERS.join(',')})
+  --servers LIST       ${ALL_KINDS.join(',')} (default: ${DEFAULT_KINDS.join(',')})
                        channels-guarded: ours with a class guard and ValidationPipe on ping;
+                       channels-presence: ours with every join tracked in Presence;
                        channels-ref: ours from another build (needs --ref-dist)
+  --compare            a quick run of raw ws and ours (fanout, reqreply, memory, joinrate,
+                       3 rounds) whose ratios to raw ws are checked against the committed
+                       bench/results/latest.json; exits 1 when one is more than 15% worse
+  --baseline FILE      the results --compare checks against (default bench/results/latest.json)
   --rounds N           measure each scenario N times per server, servers taking turns
                        within each round; the median round is reported (default 1)
   --ref-dist DIR       the dist/ of another build, for channels-ref (e.g. main's)
@@ -146,8 +160,9 @@ function parseOptions(argv: string[]): Options {
     process.stdout.write(HELP);
     process.exit(0);
   }
-  const quick = given.get('quick') === 'true' || given.get('quick') === '1';
-  const used = new Set<string>(['quick', 'help']);
+  const compare = given.get('compare') === 'true' || given.get('compare') === '1';
+  const quick = compare || given.get('quick') === 'true' || given.get('quick') === '1';
+  const used = new Set<string>(['quick', 'help', 'compare']);
   const str = (name: string, dflt: string): string => {
     used.add(name);
     return given.get(name) ?? dflt;
@@ -169,9 +184,9 @@ function parseOptions(argv: string[]): Options {
   };
   const root = path.resolve(str('root', path.resolve(here, '..', '..')));
   const opts: Options = {
-    scenarios: list('scenarios', SCENARIOS, SCENARIOS),
-    servers: list('servers', ALL_KINDS, SERVERS),
-    rounds: Math.max(1, Math.floor(num('rounds', 1))),
+    scenarios: list('scenarios', SCENARIOS, compare ? COMPARE_SCENARIOS : SCENARIOS),
+    servers: list('servers', ALL_KINDS, compare ? COMPARE_KINDS : DEFAULT_KINDS),
+    rounds: Math.max(1, Math.floor(num('rounds', compare ? 3 : 1))),
     refDist: given.has('ref-dist') ? path.resolve(str('ref-dist', '')) : null,
     workers: Math.max(1, Math.floor(num('workers', 2))),
     concurrency: Math.max(1, Math.floor(num('concurrency', 200, 100))),
@@ -197,11 +212,16 @@ function parseOptions(argv: string[]): Options {
     timeoutS: num('timeout', 60),
     profile: list('profile', SCENARIOS, []),
     readme: bool('readme', !quick) && given.get('no-readme') === undefined,
-    check: bool('check', true) && given.get('no-check') === undefined,
-    json: path.resolve(root, str('json', quick ? 'bench/results/quick.json' : 'bench/results/latest.json')),
+    check: bool('check', !compare) && given.get('no-check') === undefined,
+    json: path.resolve(
+      root,
+      str('json', compare ? 'bench/results/compare.json' : quick ? 'bench/results/quick.json' : 'bench/results/latest.json'),
+    ),
     root,
     verbose: bool('verbose', false),
+    compare: compare ? path.resolve(root, str('baseline', 'bench/results/latest.json')) : null,
   };
+  if (!compare) used.add('baseline');
   used.add('no-readme');
   used.add('no-check');
   for (const k of given.keys()) if (!used.has(k) && !fromEnv.has(k)) throw new Error(`unknown option --${k} (see --help)`);
@@ -220,6 +240,7 @@ function serverFile(kind: Kind): string {
     case 'channels-lp':
     case 'channels-tel':
     case 'channels-guarded':
+    case 'channels-presence':
       return path.join(here, 'servers', 'channels.server.js');
     case 'channels-ref':
       if (opts.refDist === null) throw new Error('channels-ref needs --ref-dist (the dist/ of the build to compare with)');
@@ -235,6 +256,7 @@ const DIALECT: Record<Kind, Dialect> = {
   'channels-lp': 'lp',
   'channels-tel': 'phx',
   'channels-guarded': 'phx',
+  'channels-presence': 'phx',
   'channels-ref': 'phx',
 };
 
@@ -246,6 +268,7 @@ async function startServer(kind: Kind, extra: string[] = [], label: string = kin
   if (kind === 'channels-tel') args.push('--telemetry');
   if (kind.startsWith('channels') && opts.maxBuffered > 0) args.push('--max-buffered', String(opts.maxBuffered));
   if (kind === 'channels-guarded') args.push('--enhancers', 'guard-pipe');
+  if (kind === 'channels-presence') args.push('--presence');
   return ServerProc.start(label, serverFile(kind), args, ['--expose-gc'], opts.verbose);
 }
 
@@ -255,7 +278,8 @@ async function startServer(kind: Kind, extra: string[] = [], label: string = kin
  * bench/results/profiles/; a short reading of each goes into the result.
  */
 async function profiled<T>(scenario: Scenario, servers: ServerProc[], fn: () => Promise<T>): Promise<{ value: T; profile?: Result[] }> {
-  const targets = servers.filter((s) => s.name.startsWith('channels') && opts.profile.includes(scenario));
+  // Every server of the scenario: raw ws's profile beside ours shows where they differ.
+  const targets = servers.filter(() => opts.profile.includes(scenario));
   if (targets.length === 0) return { value: await fn() };
   const dir = path.join(opts.root, 'bench', 'results', 'profiles');
   mkdirSync(dir, { recursive: true });
@@ -334,6 +358,68 @@ async function cleanup(workers: LoadWorker[], servers: ServerProc[]): Promise<vo
   await Promise.all(servers.map((s) => s.stop()));
 }
 
+/** Where a measured window's CPU stood at its start: every server's and the machine's. */
+interface CpuMark {
+  server: Array<number | null>;
+  system: Array<number | null>;
+  machine: number | null;
+  at: number;
+}
+
+function cpuMark(servers: ServerProc[]): CpuMark {
+  return { server: servers.map((s) => s.cpuSeconds()), system: servers.map((s) => s.systemSeconds()), machine: machineBusySeconds(), at: Date.now() };
+}
+
+/** What bound a measured window: `server`, `generator`, `cores` (all busy, counting others' work) or `round trips` (nothing saturated). */
+export type Bound = 'server' | 'generator' | 'cores' | 'round trips';
+
+const SATURATED = 90;
+
+function boundOf(serverCpu: number[], genCpu: number[], machineCpu: number | null): Bound {
+  if (serverCpu.some((x) => x >= SATURATED)) return 'server';
+  if (genCpu.some((x) => x >= SATURATED)) return 'generator';
+  if (machineCpu !== null && machineCpu >= (SATURATED / 100) * os.cpus().length * 100) return 'cores';
+  return 'round trips';
+}
+
+/**
+ * The CPU figures of a measured window that did `ops` operations: server CPU
+ * in % of one core (each server) and in seconds (all servers), µs of server
+ * CPU per operation, the machine's busy CPU and the part of it that was
+ * neither the servers nor the load workers (others' work on a shared
+ * machine), and what bound the window.
+ */
+function cpuSince(mark: CpuMark, servers: ServerProc[], ops: number, genCpu: number[], wallMs = Date.now() - mark.at): Result {
+  const serverCpu = serverCpuPct(servers, mark.server, wallMs);
+  let seconds: number | null = 0;
+  for (let i = 0; i < servers.length; i++) {
+    const now = servers[i]!.cpuSeconds();
+    const before = mark.server[i];
+    if (now === null || before === null || before === undefined || seconds === null) seconds = null;
+    else seconds += now - before;
+  }
+  let system: number | null = 0;
+  for (let i = 0; i < servers.length; i++) {
+    const now = servers[i]!.systemSeconds();
+    const before = mark.system[i];
+    if (now === null || before === null || before === undefined || system === null) system = null;
+    else system += now - before;
+  }
+  const machineNow = machineBusySeconds();
+  const machineCpu = machineNow === null || mark.machine === null ? null : pct((machineNow - mark.machine) * 1000, wallMs);
+  const ours = serverCpu.reduce((a, b) => a + Math.max(0, b), 0) + genCpu.reduce((a, b) => a + b, 0);
+  return {
+    serverCpu,
+    serverCpuSeconds: seconds,
+    cpuUsPerOp: seconds !== null && ops > 0 ? (seconds * 1e6) / ops : null,
+    // The kernel's part (system time): socket writes and reads, mostly.
+    systemUsPerOp: system !== null && ops > 0 ? (system * 1e6) / ops : null,
+    machineCpu,
+    otherCpu: machineCpu === null ? null : Math.max(0, machineCpu - ours),
+    bound: boundOf(serverCpu, genCpu, machineCpu),
+  };
+}
+
 function serverCpuPct(servers: ServerProc[], before: Array<number | null>, wallMs: number): number[] {
   return servers.map((s, i) => {
     const now = s.cpuSeconds();
@@ -356,13 +442,17 @@ interface Round {
   blastOk: boolean;
   serverCpu: number[];
   genCpu: number[];
+  serverCpuSeconds: number | null;
+  machineCpu: number | null;
+  otherCpu: number | null;
+  bound: Bound;
 }
 
 /** Arms every worker for `m` broadcasts per connection, blasts from worker 0, waits until all have them. */
 async function blastRound(workers: LoadWorker[], servers: ServerProc[], subscribers: number, m: number): Promise<Round> {
   await Promise.all(workers.map((w) => w.call({ cmd: 'arm', expect: m }, 5000)));
   const done = workers.map((w) => w.waitEvent<FanoutDoneEvent>('fanout-done', timeoutMs()));
-  const cpu0 = servers.map((s) => s.cpuSeconds());
+  const mark = cpuMark(servers);
   const blast = await workers[0]!.call<BlastResult>({ cmd: 'blast', n: m, size: opts.size, timeoutMs: timeoutMs() }, timeoutMs() + 5000);
   const events = await Promise.all(done);
   const collected = await Promise.all(workers.map((w) => w.call<CollectResult>({ cmd: 'collect' }, 5000)));
@@ -370,6 +460,9 @@ async function blastRound(workers: LoadWorker[], servers: ServerProc[], subscrib
   const complete = events.every((e) => e !== null) && received === subscribers * m;
   const tEnd = complete ? Math.max(...events.map((e) => e!.tDone)) : Math.max(...collected.map((c) => c.tDone ?? 0), blast.tReply);
   const wallMs = tEnd - blast.tSend;
+  const genCpu = collected.map((c, i) => pct(c.cpuUs / 1000, events[i]?.wallMs ?? c.wallMs));
+  // CPU over the whole wait (the clock above stops at the last delivery; the /proc readings a little later).
+  const cpu = cpuSince(mark, servers, received, genCpu);
   return {
     rate: complete ? (subscribers * m) / (wallMs / 1000) : null,
     seconds: wallMs / 1000,
@@ -378,8 +471,12 @@ async function blastRound(workers: LoadWorker[], servers: ServerProc[], subscrib
     complete,
     blastReplyMs: blast.tReply - blast.tSend,
     blastOk: blast.ok,
-    serverCpu: serverCpuPct(servers, cpu0, wallMs),
-    genCpu: collected.map((c, i) => pct(c.cpuUs / 1000, events[i]?.wallMs ?? c.wallMs)),
+    serverCpu: serverCpuPct(servers, mark.server, wallMs),
+    genCpu,
+    serverCpuSeconds: cpu['serverCpuSeconds'] as number | null,
+    machineCpu: cpu['machineCpu'] as number | null,
+    otherCpu: cpu['otherCpu'] as number | null,
+    bound: boundOf(serverCpuPct(servers, mark.server, wallMs), genCpu, cpu['machineCpu'] as number | null),
   };
 }
 
@@ -414,6 +511,9 @@ async function fanoutOn(scenario: Scenario, servers: ServerProc[], dialect: Dial
     const incomplete = rounds.find((r) => !r.complete);
     const sorted = [...rounds].sort((a, b) => (a.rate ?? 0) - (b.rate ?? 0));
     const median = incomplete ?? sorted[Math.floor((sorted.length - 1) / 2)]!;
+    // CPU per delivery over every measured blast: /proc counts in 10 ms ticks, and one blast can be short.
+    const cpuSeconds = rounds.every((r) => r.serverCpuSeconds !== null) ? rounds.reduce((a, r) => a + r.serverCpuSeconds!, 0) : null;
+    const delivered = rounds.reduce((a, r) => a + r.deliveries, 0);
     return {
       subscribers: conn.connected,
       failedJoins: conn.failed,
@@ -421,7 +521,8 @@ async function fanoutOn(scenario: Scenario, servers: ServerProc[], dialect: Dial
       size: opts.size,
       ...median,
       rate: conn.connected === n ? median.rate : null,
-      rounds: rounds.map((r) => ({ rate: r.rate, seconds: r.seconds, serverCpu: r.serverCpu, genCpu: r.genCpu })),
+      cpuUsPerOp: cpuSeconds !== null && delivered > 0 && incomplete === undefined ? (cpuSeconds * 1e6) / delivered : null,
+      rounds: rounds.map((r) => ({ rate: r.rate, seconds: r.seconds, serverCpu: r.serverCpu, genCpu: r.genCpu, bound: r.bound })),
       joinRate: conn.rate,
       ...(conn.firstError !== null ? { firstError: conn.firstError } : {}),
       ...(profile !== undefined ? { profile } : {}),
@@ -447,8 +548,7 @@ async function scenarioReqReply(kind: Kind): Promise<Result> {
     const conn = await connectAll(workers, workers.map(() => server.port), split(opts.rrClients, workers.length), DIALECT[kind], 'bench:rr');
     if (conn.connected === 0) throw new Error(`no client could join: ${conn.firstError}`);
     await sleep(200);
-    const cpu0 = server.cpuSeconds();
-    const t0 = Date.now();
+    const mark = cpuMark([server]);
     const { value: results, profile } = await profiled('reqreply', [server], () =>
       Promise.all(
         workers.map((w) => w.call<ReqReplyResult>({ cmd: 'reqreply', seconds: opts.rrSeconds, size: opts.rrSize }, opts.rrSeconds * 1000 + 10_000)),
@@ -457,6 +557,7 @@ async function scenarioReqReply(kind: Kind): Promise<Result> {
     const hist = new Histogram();
     for (const r of results) hist.addSparse(r.hist, r.maxUs);
     const replies = results.reduce((s, r) => s + r.replies, 0);
+    const genCpu = results.map((r) => pct(r.cpuUs / 1000, r.t1 - r.t0));
     return {
       clients: conn.connected,
       seconds: opts.rrSeconds,
@@ -465,8 +566,8 @@ async function scenarioReqReply(kind: Kind): Promise<Result> {
       p50: hist.quantileMs(0.5),
       p99: hist.quantileMs(0.99),
       max: hist.maxUs / 1000,
-      serverCpu: serverCpuPct([server], [cpu0], Date.now() - t0),
-      genCpu: results.map((r) => pct(r.cpuUs / 1000, r.t1 - r.t0)),
+      ...cpuSince(mark, [server], replies, genCpu),
+      genCpu,
       ...(profile !== undefined ? { profile } : {}),
     };
   } finally {
@@ -510,10 +611,12 @@ async function scenarioJoinRate(kind: Kind): Promise<Result> {
   const workers = startWorkers(opts.workers);
   try {
     await sleep(300);
-    const cpu0 = server.cpuSeconds();
-    const t0 = Date.now();
+    const mark = cpuMark([server]);
+    // Presence: each joiner in a room of its own, so the figure is what tracking costs a join, not the
+    // presence_diff fan-out of one crowded room (that is the fanout's cost, measured there).
+    const topic = kind === 'channels-presence' ? 'bench:join:{i}' : 'bench:join';
     const { value: conn, profile } = await profiled('joinrate', [server], () =>
-      connectAll(workers, workers.map(() => server.port), split(opts.joinN, workers.length), DIALECT[kind], 'bench:join'),
+      connectAll(workers, workers.map(() => server.port), split(opts.joinN, workers.length), DIALECT[kind], topic),
     );
     if (conn.connected === 0) throw new Error(`no client could join: ${conn.firstError}`);
     return {
@@ -522,7 +625,7 @@ async function scenarioJoinRate(kind: Kind): Promise<Result> {
       concurrency: opts.concurrency,
       seconds: conn.seconds,
       rate: conn.rate,
-      serverCpu: serverCpuPct([server], [cpu0], Date.now() - t0),
+      ...cpuSince(mark, [server], conn.connected, conn.genCpu),
       genCpu: conn.genCpu,
       ...(conn.firstError !== null ? { firstError: conn.firstError } : {}),
       ...(profile !== undefined ? { profile } : {}),
@@ -678,10 +781,16 @@ const RUNNERS: Record<Scenario, (kind: Kind) => Promise<Result>> = {
   slow: scenarioSlow,
 };
 
+/** Where each variant runs: where users weigh its cost. */
+const VARIANT_SCENARIOS: Partial<Record<Kind, readonly Scenario[]>> = {
+  'channels-lp': ['fanout', 'reqreply'],
+  'channels-tel': ['fanout', 'reqreply'],
+  'channels-guarded': ['reqreply', 'joinrate'],
+  'channels-presence': ['joinrate'],
+};
+
 function serversFor(scenario: Scenario): Kind[] {
-  // Long-poll (channels-lp) and telemetry (channels-tel) run where users weigh their cost: request/reply and fanout.
-  const servers =
-    scenario === 'fanout' || scenario === 'reqreply' ? opts.servers : opts.servers.filter((s) => s !== 'channels-lp' && s !== 'channels-tel');
+  const servers = opts.servers.filter((s) => VARIANT_SCENARIOS[s]?.includes(scenario) ?? true);
   if (scenario === 'cluster') return servers.filter((s) => s === 'channels');
   if (scenario === 'slow') return servers.filter((s) => s !== 'raw-ws' || opts.slowRawWs);
   return servers;
@@ -794,9 +903,36 @@ async function main(): Promise<void> {
       }
     }
   }
+  results.results = await runScenarios(broken);
+  if (opts.readme && opts.compare === null) {
+    // A full run also records the --compare set at its own (quick) sizes: --compare checks against those,
+    // since ratios at quick sizes differ from full-size ones (fixed costs weigh more in small runs).
+    const full = opts;
+    opts = parseOptions(['--compare', '--no-check', '--root', full.root]);
+    process.stdout.write(`  the --compare set, for the baseline (${opts.scenarios.join(',')}; ${opts.rounds} rounds at quick sizes):\n`);
+    const compareResults = await runScenarios(broken);
+    results.compareRun = { params: meta(startedAt, 0).params, rounds: opts.rounds, results: compareResults };
+    opts = full;
+  }
+  results.meta = meta(startedAt, (Date.now() - startedAt.getTime()) / 1000);
+  const { text, markdown } = renderReport(results);
+  process.stdout.write(`\n${text}\n`);
+  writeOutputs(results, markdown);
+  if (opts.compare !== null) {
+    if (!existsSync(opts.compare)) throw new Error(`--compare: no baseline at ${opts.compare}`);
+    const baseline = JSON.parse(readFileSync(opts.compare, 'utf8')) as BenchResults;
+    const verdict = compareWithBaseline(results, baseline, path.relative(process.cwd(), opts.compare) || opts.compare);
+    process.stdout.write(`\n${verdict.text}\n`);
+    if (!verdict.ok) bail(1);
+  }
+}
+
+/** Every scenario of `opts` on its servers, `opts.rounds` times (servers taking turns), the median round of each. */
+async function runScenarios(broken: Map<Kind, string>): Promise<BenchResults['results']> {
+  const all: BenchResults['results'] = {};
   for (const scenario of opts.scenarios) {
     const perServer: Record<string, Result> = {};
-    results.results[scenario] = perServer;
+    all[scenario] = perServer;
     const rounds = new Map<Kind, Result[]>();
     for (let round = 1; round <= opts.rounds; round++) {
       for (const kind of serversFor(scenario)) {
@@ -826,10 +962,7 @@ async function main(): Promise<void> {
     for (const [kind, measured] of rounds) perServer[kind] = medianRound(measured);
     printVariantRatios(scenario, perServer);
   }
-  results.meta = meta(startedAt, (Date.now() - startedAt.getTime()) / 1000);
-  const { text, markdown } = renderReport(results);
-  process.stdout.write(`\n${text}\n`);
-  writeOutputs(results, markdown);
+  return all;
 }
 
 /** The round with the median rate (the first when there is no rate), with every round's rate beside it. */
@@ -879,7 +1012,12 @@ function fmtRate(v: unknown): string {
 
 function summaryLine(scenario: Scenario, r: Result): string {
   if (typeof r['skipped'] === 'string') return `skipped: ${r['skipped']}`;
-  const cpu = (k: string): string => (Array.isArray(r[k]) ? (r[k] as number[]).map((v) => `${v}%`).join('+') : '');
+  const sys = typeof r['systemUsPerOp'] === 'number' ? ` (${(r['systemUsPerOp'] as number).toFixed(1)} in the kernel)` : '';
+  const perOp = typeof r['cpuUsPerOp'] === 'number' ? `, ${(r['cpuUsPerOp'] as number).toFixed(1)} µs server CPU/op${sys}` : '';
+  const others = typeof r['otherCpu'] === 'number' ? ` others ${r['otherCpu']}%` : '';
+  const bound = typeof r['bound'] === 'string' ? `; bound: ${r['bound']}` : '';
+  const cpu0 = (k: string): string => (Array.isArray(r[k]) ? (r[k] as number[]).map((v) => `${v}%`).join('+') : '');
+  const cpu = (k: string): string => (k === 'genCpu' ? `${cpu0(k)}${others}${bound}${perOp}` : cpu0(k));
   switch (scenario) {
     case 'fanout':
       return `${fmtRate(r['rate'])} deliveries${r['complete'] ? '' : ` (INCOMPLETE ${r['deliveries']}/${r['expected']})`}, server ${cpu('serverCpu')} gen ${cpu('genCpu')}`;

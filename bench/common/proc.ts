@@ -77,6 +77,35 @@ export function cpuSecondsOf(pid: number): number | null {
   }
 }
 
+/**
+ * CPU seconds the whole machine spent busy so far (every core: user, nice,
+ * system, irq, softirq, steal; from /proc/stat), or null where /proc is
+ * missing. Beside the seconds of the server and the load workers over the
+ * same window, it says how much of the cores other work took.
+ */
+export function machineBusySeconds(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already in user)
+    const busy = f[0]! + f[1]! + f[2]! + (f[5] ?? 0) + (f[6] ?? 0) + (f[7] ?? 0);
+    return busy / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}
+
+/** System (kernel) CPU seconds process `pid` used so far, from /proc; null where /proc is missing. */
+export function systemSecondsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[12]) / ticksPerSecond();
+  } catch {
+    return null;
+  }
+}
+
 /** A `kB` line of /proc/<pid>/status (VmRSS, VmHWM, ...) in bytes; null where unreadable. */
 export function statusBytesOf(pid: number, key: string): number | null {
   try {
@@ -179,6 +208,11 @@ export class ServerProc {
   /** CPU seconds (user + system, all threads) used so far, from /proc; null where /proc is missing. */
   cpuSeconds(): number | null {
     return cpuSecondsOf(this.pid);
+  }
+
+  /** System (kernel) CPU seconds used so far, from /proc; null where /proc is missing. */
+  systemSeconds(): number | null {
+    return systemSecondsOf(this.pid);
   }
 
   /** Resident set size now, in bytes (from /proc). */

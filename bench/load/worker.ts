@@ -85,14 +85,16 @@ async function connect(cmd: ConnectCmd): Promise<ConnectResult> {
   const target = { host: cmd.host, port: cmd.port, dialect: cmd.dialect };
   const lane = async (): Promise<void> => {
     while (next < cmd.count) {
+      // `{i}` in the topic gives each connection a topic of its own (a room of one).
+      const topic = cmd.topic.replace('{i}', `${process.pid}-${next}`);
       next++;
       try {
         const conn: LoadConn = await open(target, cmd.timeoutMs);
         conn.observer = observer;
-        const ok = await conn.join(cmd.topic, cmd.timeoutMs);
+        const ok = await conn.join(topic, cmd.timeoutMs);
         if (!ok) {
           conn.reset();
-          throw new Error(`join of ${cmd.topic} refused or timed out`);
+          throw new Error(`join of ${topic} refused or timed out`);
         }
         conn.index = conns.length;
         conns.push(conn);

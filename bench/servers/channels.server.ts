@@ -16,6 +16,9 @@
  *                            guard-pipe serves `bench:*` with a class guard that lets
  *                            everyone in and `ping` validated by ValidationPipe against a
  *                            DTO (`@MessageBody() dto: PingDto`): the cost of enhancers
+ *   --presence               every join is tracked in Presence and gets the topic's
+ *                            `presence_state`, as docs/presence.md writes it (the
+ *                            channels-presence bench server): what Presence costs a join
  *
  * Channel `bench:*`: join ok; `ping` replies with its payload; `blast` {n, size}
  * broadcasts n × `msg` {i, body} to the topic, then replies ok.
@@ -25,7 +28,16 @@ import { Injectable, UseGuards, UsePipes, ValidationPipe, type CanActivate, type
 import { MessageBody } from '@nestjs/websockets';
 import { IsOptional, IsString } from 'class-validator';
 import { subscribe } from 'node:diagnostics_channel';
-import { Channel, HandleIn, TELEMETRY, type ChannelSocket, type ChannelsModuleOptions } from '../../lib/index.js';
+import {
+  Channel,
+  HandleIn,
+  HandleInfo,
+  Join,
+  Presence,
+  TELEMETRY,
+  type ChannelSocket,
+  type ChannelsModuleOptions,
+} from '../../lib/index.js';
 import { BenchChannel } from './bench.channel.js';
 import { arg, exitOnSignals, serveNestBenchApp } from './bench-hooks.js';
 import { benchPubSub, createChannelsApp } from './channels-app.js';
@@ -53,6 +65,28 @@ class GuardedBenchChannel extends BenchChannel {
   @UsePipes(new ValidationPipe())
   override ping(@MessageBody() payload: PingDto) {
     return payload;
+  }
+}
+
+let joiners = 0;
+
+/** `BenchChannel` whose joins are tracked in Presence, as docs/presence.md shows: track after the join, then push the list. */
+@Channel('bench:*', { logJoin: false, logHandleIn: false })
+class PresenceBenchChannel extends BenchChannel {
+  constructor(private readonly presence: Presence) {
+    super();
+  }
+
+  @Join()
+  override join(_topic?: string, _payload?: unknown, socket?: ChannelSocket) {
+    socket!.send('after_join');
+    return undefined;
+  }
+
+  @HandleInfo()
+  async afterJoin(_message: unknown, socket: ChannelSocket) {
+    await this.presence.track(socket, `user-${++joiners}`, { online_at: Date.now() });
+    socket.push('presence_state', await this.presence.list(socket));
   }
 }
 
@@ -86,6 +120,7 @@ async function main(): Promise<void> {
       ...(process.argv.includes('--longpoll') ? { longpoll: true } : {}),
     };
     const enhanced = arg('enhancers', 'none') === 'guard-pipe';
+    if (process.argv.includes('--presence')) return createChannelsApp(options, [PresenceBenchChannel]);
     return createChannelsApp(options, enhanced ? [GuardedBenchChannel, AllowGuard] : [BenchChannel]);
   });
 }

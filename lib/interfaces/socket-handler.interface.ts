@@ -20,6 +20,11 @@ import type { IncomingHttpHeaders } from 'node:http';
  * @publicApi
  */
 export interface ConnectInfo {
+  /**
+   * The client's address and port. Read from the socket when first asked
+   * (it costs a system call, which connections that never ask are spared):
+   * read it in `connect`, not after the connection has closed.
+   */
   readonly peerData: { readonly address: string; readonly port: number };
   readonly uri: URL;
   readonly headers: IncomingHttpHeaders;

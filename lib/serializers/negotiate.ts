@@ -33,6 +33,26 @@ export type NegotiationResult =
  * negotiateSerializer('2.1.0', [v1, v2]); // { error: 'mismatch', message: '…' }
  */
 export function negotiateSerializer(vsn: unknown, serializers: readonly Serializer[]): NegotiationResult {
+  // Every client of an app sends one of a few versions: the answer is looked up rather than parsed per connection.
+  const key = vsn === undefined ? DEFAULT_VSN : vsn;
+  let known = negotiated.get(serializers);
+  const hit = typeof key === 'string' ? known?.get(key) : undefined;
+  if (hit !== undefined) return hit;
+  const result = negotiate(vsn, serializers);
+  if (typeof key === 'string' && 'serializer' in result) {
+    if (known === undefined) negotiated.set(serializers, (known = new Map()));
+    // Bounded: clients choose the string, so a flood of distinct (valid) versions only refills it.
+    if (known.size >= NEGOTIATED_MAX) known.clear();
+    known.set(key, result);
+  }
+  return result;
+}
+
+/** Successful negotiations by serializer list and `vsn`. */
+const negotiated = new WeakMap<readonly Serializer[], Map<string, NegotiationResult>>();
+const NEGOTIATED_MAX = 32;
+
+function negotiate(vsn: unknown, serializers: readonly Serializer[]): NegotiationResult {
   const requested = vsn === undefined ? DEFAULT_VSN : vsn;
   if (typeof requested !== 'string') {
     // e.g. `?vsn[]=2.0.0`, which the query parser turns into an array.

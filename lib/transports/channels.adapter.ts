@@ -18,7 +18,7 @@
  */
 import { Logger, type INestApplication } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
-import type { IncomingMessage, RequestListener, ServerResponse, Server as HttpServer } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, RequestListener, ServerResponse, Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ChannelsHost } from '../channels.host.js';
@@ -279,16 +279,8 @@ export class ChannelsAdapter extends WsAdapter {
       logger.error(`refusing the upgrade on ${mount.options.websocketPath} with ${offer.status}: ${offer.why}`);
       return offer.status;
     }
-    const uri = new URL(request.url ?? '/', `http://${request.headers.host ?? 'localhost'}`);
-    const info: ConnectInfo = {
-      peerData: { address: request.socket.remoteAddress ?? '', port: request.socket.remotePort ?? 0 },
-      uri,
-      headers: request.headers,
-      cookies: parseCookies(request.headers),
-      transport: 'websocket',
-      authToken: offer.authToken,
-    };
-    const outcome = await mount.accept(parseConnectParams(uri.search.slice(1)), info);
+    const info = new UpgradeInfo(request, offer.authToken);
+    const outcome = await mount.accept(parseConnectParams(queryOf(info)), info);
     if (!outcome.accepted) return outcome.status;
     pending.set(request, { outcome, mount, subprotocol: offer.selected });
     return null;
@@ -302,8 +294,7 @@ export class ChannelsAdapter extends WsAdapter {
       return;
     }
     const { outcome, mount } = accepted;
-    const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-    const transport = new WebSocketTransport(ws, peer, mount.options.maxBufferedBytes, mount.options.maxFrameSize);
+    const transport = new WebSocketTransport(ws, request.socket, mount.options.maxBufferedBytes, mount.options.maxFrameSize);
     (ws as WebSocket & { transport: WebSocketTransport }).transport = transport;
     ws.on('message', onMessage);
     ws.on('close', onClose);
@@ -323,9 +314,70 @@ function rawPathOf(url: string | undefined): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
+/** A path of plain segments, which a WHATWG URL keeps as it is: no dots, escapes or characters it would encode. */
+const PLAIN_PATH = /^(?:\/[\w~-]*)+$/;
+/** `Host` headers known to make a valid URL base, so a plain path needs no URL parse (bounded: cleared when full). */
+const GOOD_HOSTS = new Set<string>();
+const GOOD_HOSTS_MAX = 64;
+
 /** The request's path exactly as Nest's `WsAdapter` reads it (a WHATWG URL's pathname); throws on a URL it cannot parse. */
 function pathOf(request: IncomingMessage): string {
-  return new URL(request.url ?? '/', `ws://${request.headers.host}/`).pathname;
+  const host = request.headers.host;
+  const path = rawPathOf(request.url);
+  if (host !== undefined && GOOD_HOSTS.has(host) && PLAIN_PATH.test(path)) return path;
+  const pathname = new URL(request.url ?? '/', `ws://${host}/`).pathname;
+  if (host !== undefined) {
+    if (GOOD_HOSTS.size >= GOOD_HOSTS_MAX) GOOD_HOSTS.clear();
+    GOOD_HOSTS.add(host);
+  }
+  return pathname;
+}
+
+/** Query strings of only these characters read the same raw and as a WHATWG URL's `search`. */
+const PLAIN_QUERY = /^[\w.~=&-]*$/;
+
+/** The query `connect`'s params come from: the URL's `search`, read from the request line when that is the same. */
+function queryOf(info: UpgradeInfo): string {
+  const url = info.request.url ?? '/';
+  const at = url.indexOf('?');
+  const raw = at === -1 ? '' : url.slice(at + 1);
+  return PLAIN_QUERY.test(raw) ? raw : info.uri.search.slice(1);
+}
+
+/**
+ * `ConnectInfo` of a WebSocket upgrade. The URL, the peer address and the
+ * cookies are made when first read: most `connect`s read none of them, and
+ * the peer address costs a system call.
+ */
+class UpgradeInfo implements ConnectInfo {
+  readonly transport = 'websocket';
+  readonly headers: IncomingHttpHeaders;
+  private uriValue: URL | null = null;
+  private peerValue: { readonly address: string; readonly port: number } | null = null;
+  private cookiesValue: Readonly<Record<string, string | undefined>> | null = null;
+
+  constructor(
+    readonly request: IncomingMessage,
+    readonly authToken: string | null,
+  ) {
+    this.headers = request.headers;
+  }
+
+  get uri(): URL {
+    return (this.uriValue ??= new URL(this.request.url ?? '/', `http://${this.headers.host ?? 'localhost'}`));
+  }
+
+  get peerData(): { readonly address: string; readonly port: number } {
+    return (this.peerValue ??= { address: this.request.socket.remoteAddress ?? '', port: this.request.socket.remotePort ?? 0 });
+  }
+
+  get cookies(): Readonly<Record<string, string | undefined>> {
+    return (this.cookiesValue ??= parseCookies(this.headers));
+  }
+
+  toJSON(): ConnectInfo {
+    return { peerData: this.peerData, uri: this.uri, headers: this.headers, cookies: this.cookies, transport: this.transport, authToken: this.authToken };
+  }
 }
 
 const STATUS_TEXT: Record<number, string> = {

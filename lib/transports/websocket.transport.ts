@@ -78,14 +78,21 @@ export class WebSocketTransport implements Transport {
   /** False when compression was negotiated: then every frame goes through `ws.send`. */
   private readonly direct: boolean;
 
+  /** `address:port` of the client, read from the socket when first asked (log lines, telemetry): a system call saved per connection. */
+  private peerValue: string | null = null;
+
   constructor(
     readonly ws: WebSocket,
-    readonly peer: string,
+    private readonly tcp: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined },
     private readonly maxBufferedBytes: number,
     /** The `maxFrameSize` ws enforces for this socket, for telemetry. */
     readonly maxFrameSize: number,
   ) {
     this.direct = framesItself(ws);
+  }
+
+  get peer(): string {
+    return (this.peerValue ??= `${this.tcp.remoteAddress}:${this.tcp.remotePort}`);
   }
 
   send(frame: OutFrame): void {

@@ -1,0 +1,208 @@
+/**
+ * Instructions per operation, counted by valgrind's callgrind in a bench
+ * server: repeatable whatever else the machine does, so it compares code
+ * paths (ours against raw ws, or one build against another) where wall-clock
+ * and CPU-time figures swing with the machine's other work.
+ *
+ *   npx tsc -p tsconfig.json && node dist/bench/instructions.js [--servers raw-ws,channels] [--ops reqreply,join]
+ *        [--clients 20] [--n 500] [--warm 300] [--ref-dist DIR]
+ *
+ * For each server: starts it under `valgrind --tool=callgrind`, warms it up
+ * (connects, joins and pings, so V8 has optimised the hot paths), zeroes the
+ * counters (`callgrind_control -z`), runs the measured work, dumps the
+ * counters and divides the instructions by the operations:
+ *   reqreply   `--clients` joined connections each doing `--n` sequential pings
+ *   join       `--n` × `--clients` new connections, each connecting and joining, `--clients` at a time
+ * User-space instructions only: the kernel's side of a write(2) is not
+ * counted, which is the same for every server.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import WebSocket from 'ws';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const run = promisify(execFile);
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : dflt;
+}
+
+const SERVERS: Record<string, { file: (ref: string) => string; args: string[] }> = {
+  'raw-ws': { file: () => path.join(here, 'servers', 'raw-ws.server.js'), args: [] },
+  channels: { file: () => path.join(here, 'servers', 'channels.server.js'), args: [] },
+  'channels-guarded': { file: () => path.join(here, 'servers', 'channels.server.js'), args: ['--enhancers', 'guard-pipe'] },
+  'channels-presence': { file: () => path.join(here, 'servers', 'channels.server.js'), args: ['--presence'] },
+  'channels-ref': { file: (ref) => path.join(ref, 'bench', 'servers', 'channels.server.js'), args: [] },
+};
+
+function startServer(file: string, args: string[], outDir: string): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(
+    'valgrind',
+    ['--tool=callgrind', '--vgdb=yes', `--callgrind-out-file=${outDir}/cg.%p`, process.execPath, '--expose-gc', file, ...args],
+    { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, BENCH_CHILD: '1' } },
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no READY within 120 s')), 120_000);
+    let out = '';
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (chunk: string) => {
+      out += chunk;
+      const m = /READY (\d+)/.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        resolve({ child, port: Number(m[1]) });
+      }
+    });
+    child.stderr!.on('data', (d: Buffer) => { if (process.env.INSTR_VERBOSE) process.stderr.write(d); });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before READY`));
+    });
+  });
+}
+
+/** One Phoenix V2 client on the `ws` package: join, then sequential pings. */
+class Client {
+  private ref = 0;
+  private waiting: ((frame: unknown[]) => void) | null = null;
+  private constructor(private readonly ws: WebSocket) {
+    ws.on('error', (error) => process.stderr.write(`  client: ${error.message}\n`));
+    ws.on('message', (data) => {
+      const frame = JSON.parse(String(data)) as unknown[];
+      if (frame[3] !== 'phx_reply') return;
+      const w = this.waiting;
+      this.waiting = null;
+      w?.(frame);
+    });
+  }
+
+  static open(port: number): Promise<Client> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/socket/websocket?vsn=2.0.0`, { perMessageDeflate: false });
+      const timer = setTimeout(() => reject(new Error('connect timed out')), 60_000);
+      ws.once('open', () => {
+        clearTimeout(timer);
+        resolve(new Client(ws));
+      });
+      ws.once('error', reject);
+    });
+  }
+
+  request(topic: string, event: string, payload: unknown): Promise<unknown[]> {
+    const ref = String(++this.ref);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${event} timed out`)), 60_000);
+      this.waiting = (frame) => {
+        clearTimeout(timer);
+        resolve(frame);
+      };
+      this.ws.send(JSON.stringify(['1', ref, topic, event, payload]));
+    });
+  }
+
+  close(): void {
+    this.ws.terminate();
+  }
+}
+
+const BODY = { body: 'x'.repeat(32) };
+
+async function pings(clients: Client[], n: number): Promise<number> {
+  await Promise.all(
+    clients.map(async (c) => {
+      for (let i = 0; i < n; i++) await c.request('bench:rr', 'ping', BODY);
+    }),
+  );
+  return clients.length * n;
+}
+
+async function joins(port: number, lanes: number, perLane: number, topic: (i: number) => string): Promise<number> {
+  const opened: Client[] = [];
+  let k = 0;
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let i = 0; i < perLane; i++) {
+        const c = await Client.open(port);
+        const reply = await c.request(topic(k++), 'phx_join', {});
+        if ((reply[4] as { status: string }).status !== 'ok') throw new Error('join refused');
+        opened.push(c);
+      }
+    }),
+  );
+  for (const c of opened) c.close();
+  return lanes * perLane;
+}
+
+async function totalOf(pid: number, outDir: string): Promise<number> {
+  await run('callgrind_control', ['-d', String(pid)]);
+  // The dump is the newest cg.<pid>.N file; its `summary:` line holds the instructions since the last zeroing.
+  const files = readdirSync(outDir).filter((f) => f.startsWith(`cg.${pid}.`));
+  files.sort((a, b) => Number(a.split('.').pop()) - Number(b.split('.').pop()));
+  const text = readFileSync(path.join(outDir, files[files.length - 1]!), 'utf8');
+  const m = /^(?:summary|totals): (\d+)/m.exec(text);
+  if (m === null) throw new Error('no summary in the callgrind dump');
+  return Number(m[1]);
+}
+
+async function measure(name: string, opsList: string[], clientsN: number, n: number, warm: number, ref: string): Promise<Record<string, number>> {
+  const spec = SERVERS[name];
+  if (spec === undefined) throw new Error(`unknown server ${name}`);
+  const outDir = mkdtempSync(path.join(os.tmpdir(), 'instructions-'));
+  const { child, port } = await startServer(spec.file(ref), spec.args, outDir);
+  const pid = child.pid!;
+  const out: Record<string, number> = {};
+  try {
+    const presence = name === 'channels-presence';
+    const joinTopic = (i: number): string => (presence ? `bench:join:${i}` : 'bench:join');
+    // Warm-up: V8 optimises the paths measured below.
+    const clients: Client[] = [];
+    for (let i = 0; i < clientsN; i++) clients.push(await Client.open(port));
+    for (const c of clients) await c.request('bench:rr', 'phx_join', {});
+    await pings(clients, warm);
+    await joins(port, clientsN, Math.max(1, Math.floor(warm / 10)), (i) => `${joinTopic(i)}w`);
+    for (const op of opsList) {
+      await run('callgrind_control', ['-z', String(pid)]);
+      const count = op === 'reqreply' ? await pings(clients, n) : await joins(port, clientsN, Math.max(1, Math.floor(n / 10)), joinTopic);
+      const total = await totalOf(pid, outDir);
+      out[op] = total / count;
+      process.stdout.write(`  ${name.padEnd(18)} ${op.padEnd(9)} ${Math.round(total / count).toLocaleString('en-US').padStart(10)} instructions per op (${count} ops)\n`);
+    }
+    for (const c of clients) c.close();
+  } finally {
+    child.kill('SIGKILL');
+    rmSync(outDir, { recursive: true, force: true });
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const servers = arg('servers', 'raw-ws,channels').split(',');
+  const opsList = arg('ops', 'reqreply,join').split(',');
+  const clientsN = Number(arg('clients', '20'));
+  const n = Number(arg('n', '500'));
+  const warm = Number(arg('warm', '300'));
+  const ref = arg('ref-dist', '');
+  const results: Record<string, Record<string, number>> = {};
+  for (const s of servers) results[s] = await measure(s, opsList, clientsN, n, warm, ref);
+  const base = results[servers[0]!]!;
+  for (const s of servers.slice(1)) {
+    for (const op of opsList) {
+      const a = results[s]![op];
+      const b = base[op];
+      if (a !== undefined && b !== undefined) process.stdout.write(`  ${s} / ${servers[0]} ${op}: ${(a / b).toFixed(3)}×\n`);
+    }
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`instructions: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
