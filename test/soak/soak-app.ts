@@ -139,11 +139,11 @@ async function main(): Promise<void> {
 function collectGarbage(): void {
   const gc = (globalThis as { gc?: (options?: { type: string; execution: string }) => void }).gc;
   if (typeof gc !== 'function') return;
-  // Two full collections: the first can leave finalizers whose work the second frees. The second is
-  // V8's most thorough one (the collection a heap snapshot makes, which also hands free pages back to
-  // the system), so RSS after it says what the process still holds.
+  // Two full collections: the first can leave finalizers whose work the second frees. (Not the
+  // 'major-snapshot' kind: on Node 22 it costs about a second each and leaves hundreds of MB in
+  // malloc's arenas, the opposite of what a reading after GC is for.)
   gc();
-  gc({ type: 'major-snapshot', execution: 'sync' });
+  gc();
 }
 
 function cpuUs(): number {
