@@ -526,21 +526,28 @@ interface Checked {
   metric: string;
   pick: (r: Record<string, unknown>) => number | null;
   higher: boolean;
-  /** Why the ratio is shown but does not fail the check: it does not hold still between runs on 2 shared cores. */
-  notJudged?: string;
+  /**
+   * A rate or latency: on a machine shared with other work it follows that
+   * work, so it is judged only when its per-round ratios held still in both
+   * runs (max/min within `COMPARE_STEADY`); otherwise shown, not judged.
+   */
+  loadBound?: boolean;
 }
 
 const CHECKED: readonly Checked[] = [
-  { scenario: 'fanout', metric: 'deliveries/s', pick: (r) => num(r['rate']), higher: true },
+  { scenario: 'fanout', metric: 'deliveries/s', pick: (r) => num(r['rate']), higher: true, loadBound: true },
   { scenario: 'fanout', metric: 'server CPU per delivery', pick: cpuPerOp, higher: false },
-  { scenario: 'reqreply', metric: 'replies/s', pick: (r) => num(r['rate']), higher: true },
-  { scenario: 'reqreply', metric: 'p99 latency', pick: (r) => num(r['p99']), higher: false },
+  { scenario: 'reqreply', metric: 'replies/s', pick: (r) => num(r['rate']), higher: true, loadBound: true },
+  { scenario: 'reqreply', metric: 'p99 latency', pick: (r) => num(r['p99']), higher: false, loadBound: true },
   { scenario: 'reqreply', metric: 'server CPU per reply', pick: cpuPerOp, higher: false },
   { scenario: 'memory', metric: 'RSS per idle joined conn', pick: (r) => num(r['rssPerConn']), higher: false },
   { scenario: 'memory', metric: 'heap per idle joined conn', pick: (r) => num(r['heapPerConn']), higher: false },
-  { scenario: 'joinrate', metric: 'connect+join/s', pick: (r) => num(r['rate']), higher: true },
+  { scenario: 'joinrate', metric: 'connect+join/s', pick: (r) => num(r['rate']), higher: true, loadBound: true },
   { scenario: 'joinrate', metric: 'server CPU per connect+join', pick: cpuPerOp, higher: false },
 ];
+
+/** A load-bound ratio is judged only when its per-round ratios span at most this factor (max/min) in both runs. */
+export const COMPARE_STEADY = 1.3;
 
 /** How much worse a ratio may get before `--compare` fails: 15%. */
 export const COMPARE_TOLERANCE = 0.15;
@@ -569,9 +576,12 @@ export function compareWithBaseline(now: BenchResults, baseline: BenchResults, b
       const kept = c.higher ? current.median / then.median : then.median / current.median;
       change = `${kept >= 1 ? '+' : ''}${((kept - 1) * 100).toFixed(1)}%`;
       const pass = kept >= 1 - COMPARE_TOLERANCE;
-      if (c.notJudged !== undefined) {
+      const unsteady = [then, current].find((r) => r.n < 3 || r.max / r.min > COMPARE_STEADY);
+      if (c.loadBound === true && unsteady !== undefined) {
         verdict = `not judged (${pass ? 'within' : 'past'} 15%)`;
-        reasons.push(`${c.scenario} ${c.metric}: not judged, ${c.notJudged}`);
+        reasons.push(
+          `${c.scenario} ${c.metric}: not judged: its per-round ratios ${unsteady.n < 3 ? `come from ${unsteady.n} round(s)` : `span ${(unsteady.max / unsteady.min).toFixed(2)}× (over ${COMPARE_STEADY}×)`} in ${unsteady === then ? 'the baseline' : 'this run'}: it followed the machine's other work, not the code`,
+        );
       } else {
         verdict = pass ? 'ok' : 'WORSE';
         if (!pass) ok = false;
@@ -589,7 +599,7 @@ export function compareWithBaseline(now: BenchResults, baseline: BenchResults, b
     ...(reasons.length > 0 ? ['', ...reasons] : []),
     '',
     ok
-      ? 'compare: ok, no judged ratio is more than 15% worse than the baseline'
+      ? `compare: ok, no judged ratio is more than 15% worse than the baseline (${body.filter((r) => r[6] === 'ok').length} judged)`
       : 'compare: FAILED, a ratio is more than 15% worse than the baseline; run it again to rule out a noisy minute, then profile with --profile <scenario>',
   ];
   return { ok, text: lines.join('\n') };
