@@ -95,12 +95,14 @@ const HELP = `Usage: npm run bench -- [--name value ...]   (or BENCH_NAME=value 
                        channels-guarded: ours with a class guard and ValidationPipe on ping;
                        channels-presence: ours with every join tracked in Presence;
                        channels-ref: ours from another build (needs --ref-dist)
-  --compare            a quick run of raw ws and ours (fanout, reqreply, memory, joinrate,
-                       3 rounds) whose ratios to raw ws are checked against the committed
-                       bench/results/latest.json; exits 1 when one is more than 15% worse
+  --compare            a short run of raw ws and ours (fanout, reqreply, memory, joinrate,
+                       5 rounds, sizes of its own) whose per-round ratios to raw ws are checked
+                       against the committed bench/results/latest.json; exits 1 when the
+                       median of one is more than 15% worse
   --baseline FILE      the results --compare checks against (default bench/results/latest.json)
   --rounds N           measure each scenario N times per server, servers taking turns
-                       within each round; the median round is reported (default 1)
+                       within each round; each server's median round is shown, and each
+                       ratio is the median of the ratios within a round (default 1)
   --ref-dist DIR       the dist/ of another build, for channels-ref (e.g. main's)
   --quick              small sizes for a smoke run (does not touch README.md)
   --workers N          load worker processes (default 2)
@@ -167,8 +169,9 @@ function parseOptions(argv: string[]): Options {
     used.add(name);
     return given.get(name) ?? dflt;
   };
-  const num = (name: string, dflt: number, quickDflt = dflt): number => {
-    const v = Number(str(name, String(quick ? quickDflt : dflt)));
+  // --compare has sizes of its own: big enough that the ratio of two servers taking turns holds still between runs.
+  const num = (name: string, dflt: number, quickDflt = dflt, compareDflt = quickDflt): number => {
+    const v = Number(str(name, String(compare ? compareDflt : quick ? quickDflt : dflt)));
     if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a non-negative number`);
     return v;
   };
@@ -186,19 +189,19 @@ function parseOptions(argv: string[]): Options {
   const opts: Options = {
     scenarios: list('scenarios', SCENARIOS, compare ? COMPARE_SCENARIOS : SCENARIOS),
     servers: list('servers', ALL_KINDS, compare ? COMPARE_KINDS : DEFAULT_KINDS),
-    rounds: Math.max(1, Math.floor(num('rounds', compare ? 3 : 1))),
+    rounds: Math.max(1, Math.floor(num('rounds', 1, 1, 5))),
     refDist: given.has('ref-dist') ? path.resolve(str('ref-dist', '')) : null,
     workers: Math.max(1, Math.floor(num('workers', 2))),
     concurrency: Math.max(1, Math.floor(num('concurrency', 200, 100))),
-    fanoutN: num('fanout-n', 5000, 500),
-    fanoutM: num('fanout-m', 200, 50),
+    fanoutN: num('fanout-n', 5000, 500, 2000),
+    fanoutM: num('fanout-m', 200, 50, 100),
     fanoutRounds: num('fanout-rounds', 3),
     size: num('size', 128),
-    rrClients: num('rr-clients', 200, 50),
-    rrSeconds: num('rr-seconds', 10, 2),
+    rrClients: num('rr-clients', 200, 50, 100),
+    rrSeconds: num('rr-seconds', 10, 2, 3),
     rrSize: num('rr-size', 32),
-    memN: num('mem-n', 10_000, 1000),
-    joinN: num('join-n', 5000, 500),
+    memN: num('mem-n', 10_000, 1000, 5000),
+    joinN: num('join-n', 5000, 500, 2000),
     clusterN: num('cluster-n', 5000, 500),
     clusterM: num('cluster-m', 200, 50),
     slowClients: num('slow-clients', 100, 20),
@@ -832,6 +835,7 @@ function meta(startedAt: Date, seconds: number): BenchResults['meta'] {
       ioredis: versionOf('ioredis'),
     },
     params: {
+      rounds: opts.rounds,
       workers: opts.workers,
       concurrency: opts.concurrency,
       fanout: { n: opts.fanoutN, m: opts.fanoutM, size: opts.size, rounds: opts.fanoutRounds },
@@ -934,6 +938,8 @@ async function runScenarios(broken: Map<Kind, string>): Promise<BenchResults['re
     const perServer: Record<string, Result> = {};
     all[scenario] = perServer;
     const rounds = new Map<Kind, Result[]>();
+    /** Each server's result of each round, by round (null where that round failed), for per-round ratios. */
+    const byRound = new Map<Kind, Array<Result | null>>();
     for (let round = 1; round <= opts.rounds; round++) {
       for (const kind of serversFor(scenario)) {
         const t0 = Date.now();
@@ -948,6 +954,10 @@ async function runScenarios(broken: Map<Kind, string>): Promise<BenchResults['re
         try {
           const r = await RUNNERS[scenario](kind);
           rounds.set(kind, [...(rounds.get(kind) ?? []), r]);
+          const seen = byRound.get(kind) ?? [];
+          while (seen.length < round - 1) seen.push(null);
+          seen.push(r);
+          byRound.set(kind, seen);
           process.stdout.write(`${summaryLine(scenario, r)}  (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
           printProfiles(r);
         } catch (err) {
@@ -959,10 +969,27 @@ async function runScenarios(broken: Map<Kind, string>): Promise<BenchResults['re
         }
       }
     }
-    for (const [kind, measured] of rounds) perServer[kind] = medianRound(measured);
+    for (const [kind, measured] of rounds) {
+      perServer[kind] = medianRound(measured);
+      if (opts.rounds > 1) {
+        const seen = byRound.get(kind) ?? [];
+        while (seen.length < opts.rounds) seen.push(null);
+        perServer[kind]['perRound'] = seen.map((r) => (r === null ? null : compactRound(r)));
+      }
+    }
     printVariantRatios(scenario, perServer);
   }
   return all;
+}
+
+/** One round's figures without its bulky parts (profiles, per-blast rounds): what per-round ratios need. */
+function compactRound(r: Result): Result {
+  const out: Result = {};
+  for (const [k, v] of Object.entries(r)) {
+    if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') out[k] = v;
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'number')) out[k] = v;
+  }
+  return out;
 }
 
 /** The round with the median rate (the first when there is no rate), with every round's rate beside it. */

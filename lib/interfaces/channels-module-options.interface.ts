@@ -24,7 +24,7 @@ export interface ChannelsModuleOptions {
   presence?: PresenceOptions;
   /** Restricts this mount to these channel classes, in declaration order. @default every `@Channel` class */
   channels?: Type<object>[];
-  /** Milliseconds the server waits for any client frame before closing with 1002. @default 60000 */
+  /** Milliseconds the server waits for any client frame before closing with 1002 (checked every tenth of it, so within 1.1× this). @default 60000 */
   heartbeatTimeout?: number;
   /**
    * Largest client frame in bytes; a larger one closes its connection with

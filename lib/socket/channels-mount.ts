@@ -24,6 +24,8 @@ import type { Transport } from './transport.interface.js';
 @Injectable()
 export class ChannelsMount implements MountContext {
   readonly connections = new Set<SocketConnection>();
+  /** One timer for every connection's heartbeat timeout (rather than one per connection); runs while connections live. */
+  private idleSweep: NodeJS.Timeout | null = null;
   private ready: { registry: ChannelRegistry; pubsub: PubSub; acceptor: SocketAcceptor } | null = null;
   private readonly logger = new Logger('ChannelsMount');
 
@@ -70,6 +72,30 @@ export class ChannelsMount implements MountContext {
     else if (this.registry.size === 0) this.logger.warn(MESSAGES.noChannels(at));
     else this.logger.log(MESSAGES.serving(this.registry.size, this.registry.patterns, at));
   }
+
+  /**
+   * Starts the idle sweep if it is not running: every tenth of
+   * `heartbeatTimeout` it asks each live connection whether it has been
+   * silent for the timeout, so a silent connection closes between one and
+   * 1.1 timeouts after its last frame. It stops once no connection is left.
+   */
+  watchIdle(): void {
+    if (this.idleSweep !== null) return;
+    const everyMs = Math.max(1, Math.ceil(this.options.heartbeatTimeoutMs / 10));
+    this.idleSweep = setInterval(this.sweepIdle, everyMs);
+    this.idleSweep.unref();
+  }
+
+  private readonly sweepIdle = (): void => {
+    if (this.connections.size === 0) {
+      if (this.idleSweep !== null) clearInterval(this.idleSweep);
+      this.idleSweep = null;
+      return;
+    }
+    const now = Date.now();
+    // A connection that closes here leaves the set; deleting the current entry keeps a Set's iteration valid.
+    for (const connection of this.connections) connection.checkIdle(now);
+  };
 
   /** Logs a join no channel pattern matches, with the patterns this mount serves. */
   unmatchedJoin(topic: string): void {

@@ -31,8 +31,10 @@ export interface MountContext {
   readonly registry: ChannelRegistry;
   readonly options: ResolvedChannelsOptions;
   readonly pubsub: PubSub;
-  /** Live connections of the mount, for drain. */
+  /** Live connections of the mount, for drain and the idle sweep. */
   readonly connections: Set<SocketConnection>;
+  /** Makes sure the mount's idle sweep runs: it calls `checkIdle` of every live connection (see `heartbeatTimeout`). */
+  watchIdle(): void;
   /** Logs a join that no channel pattern matches. */
   unmatchedJoin(topic: string): void;
 }
@@ -56,7 +58,8 @@ export class SocketConnection implements ChannelConnection {
   private readonly channels = new Map<string, ChannelServer>();
   private idSubscriber: IdTopicSubscriber | null = null;
   private lastFrameAt = Date.now();
-  private idleTimer: NodeJS.Timeout | null = null;
+  /** True when silence past `heartbeatTimeout` closes this connection (the mount's idle sweep checks it). */
+  private watchesIdle = false;
   private closing = false;
   private closeReason: TerminateReason = { shutdown: 'closed' };
   private ended: Promise<void> | null = null;
@@ -132,7 +135,7 @@ export class SocketConnection implements ChannelConnection {
   }
 
   /**
-   * Starts the idle timer and the socket-id subscription; call once the
+   * Joins the mount's idle sweep and starts the socket-id subscription; call once the
    * transport is open. Frames that arrive before the PubSub confirmed the
    * id subscription are held and handled after it, so a `disconnect` sent
    * from another node right after the connect is never missed; heartbeats
@@ -143,8 +146,8 @@ export class SocketConnection implements ChannelConnection {
     this.mount.connections.add(this);
     const timeoutMs = this.mount.options.heartbeatTimeoutMs;
     if (timeoutMs > 0 && this.transport.expectsHeartbeats) {
-      this.idleTimer = setTimeout(this.checkIdle, timeoutMs);
-      this.idleTimer.unref();
+      this.watchesIdle = true;
+      this.mount.watchIdle();
     }
     const id = this.state.id;
     if (id === null) return;
@@ -422,18 +425,18 @@ export class SocketConnection implements ChannelConnection {
 
   // ── Ending the connection ───────────────────────
 
-  private readonly checkIdle = (): void => {
-    if (this.closing) return;
+  /**
+   * Called by the mount's idle sweep: a connection that expects heartbeats
+   * and has sent nothing for `heartbeatTimeout` closes with 1002 (P-58).
+   */
+  checkIdle(now: number): void {
+    if (!this.watchesIdle || this.closing) return;
     const timeoutMs = this.mount.options.heartbeatTimeoutMs;
-    const idleMs = Date.now() - this.lastFrameAt;
-    if (idleMs >= timeoutMs) {
-      logger.debug(`${this.peer} sent nothing for ${idleMs}ms (heartbeatTimeout ${timeoutMs}ms); closing with 1002`);
-      void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.protocolError, 'heartbeat timeout');
-      return;
-    }
-    this.idleTimer = setTimeout(this.checkIdle, timeoutMs - idleMs);
-    this.idleTimer.unref();
-  };
+    const idleMs = now - this.lastFrameAt;
+    if (idleMs < timeoutMs) return;
+    logger.debug(`${this.peer} sent nothing for ${idleMs}ms (heartbeatTimeout ${timeoutMs}ms); closing with 1002`);
+    void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.protocolError, 'heartbeat timeout');
+  }
 
   /** `disconnect` on the socket id: channels end `{ shutdown: 'disconnected' }`, close 1001 (P-54). */
   disconnect(): Promise<void> {
@@ -457,7 +460,6 @@ export class SocketConnection implements ChannelConnection {
   transportClosed(): Promise<void> {
     if (this.ended !== null) return this.ended;
     this.closing = true;
-    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
     this.mount.connections.delete(this);
     if (this.idSubscriber !== null && this.state.id !== null) {
       const unsubscribing = this.mount.pubsub.unsubscribe(this.state.id, this.idSubscriber);
