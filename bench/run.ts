@@ -392,22 +392,22 @@ function boundOf(serverCpu: number[], genCpu: number[], machineCpu: number | nul
  * neither the servers nor the load workers (others' work on a shared
  * machine), and what bound the window.
  */
+/** Seconds used since `before`, summed over the servers; null when any reading is missing. */
+function secondsSince(now: (number | null)[], before: readonly (number | null | undefined)[]): number | null {
+  let total = 0;
+  for (let i = 0; i < now.length; i++) {
+    const a = now[i];
+    const b = before[i];
+    if (a === null || a === undefined || b === null || b === undefined) return null;
+    total += a - b;
+  }
+  return total;
+}
+
 function cpuSince(mark: CpuMark, servers: ServerProc[], ops: number, genCpu: number[], wallMs = Date.now() - mark.at): Result {
   const serverCpu = serverCpuPct(servers, mark.server, wallMs);
-  let seconds: number | null = 0;
-  for (let i = 0; i < servers.length; i++) {
-    const now = servers[i]!.cpuSeconds();
-    const before = mark.server[i];
-    if (now === null || before === null || before === undefined || seconds === null) seconds = null;
-    else seconds += now - before;
-  }
-  let system: number | null = 0;
-  for (let i = 0; i < servers.length; i++) {
-    const now = servers[i]!.systemSeconds();
-    const before = mark.system[i];
-    if (now === null || before === null || before === undefined || system === null) system = null;
-    else system += now - before;
-  }
+  const seconds = secondsSince(servers.map((s) => s.cpuSeconds()), mark.server);
+  const system = secondsSince(servers.map((s) => s.systemSeconds()), mark.system);
   const machineNow = machineBusySeconds();
   const machineCpu = machineNow === null || mark.machine === null ? null : pct((machineNow - mark.machine) * 1000, wallMs);
   const ours = serverCpu.reduce((a, b) => a + Math.max(0, b), 0) + genCpu.reduce((a, b) => a + b, 0);
