@@ -344,6 +344,7 @@ export class ChannelServer implements Subscriber {
   /** The history could not be read (e.g. Redis is down): the join is refused, and phoenix.js retries it with the same `since`. */
   private historyUnavailable(task: Task, error: unknown): undefined {
     this.logger.warn(HISTORY_MESSAGES.unavailable(this.definition.name, this.topic, describe(error)));
+    this.publishJoin(task, 'error');
     return this.joinRefused(task, { reason: REASON.historyUnavailable }, null);
   }
 

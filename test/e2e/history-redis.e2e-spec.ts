@@ -2,12 +2,13 @@
 // a rejoin on another node, a node restart, Redis restarts with and without persistence.
 import 'reflect-metadata';
 import assert from 'node:assert/strict';
+import diagnostics from 'node:diagnostics_channel';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it, type TestContext } from 'node:test';
 import { Redis } from 'ioredis';
-import { ChannelsEndpoint } from '../../lib/index.js';
+import { ChannelsEndpoint, TELEMETRY, type JoinEvent } from '../../lib/index.js';
 import { RedisPubSub, type RedisPubSubOptions } from '../../lib/redis/index.js';
 import { HistoryFixtures } from '../fixtures/history.channels.js';
 import { publishSteadily, receiveWithHistory, report } from '../support/history-load.js';
@@ -315,9 +316,17 @@ describe('topic history across nodes (RedisPubSub, Redis Streams)', () => {
         await node.endpoint.broadcast(topic, 'msg', { i: 0 });
         await client.nextJson();
         await redis.stop();
+        const joins: JoinEvent[] = [];
+        const onJoin = (event: unknown): void => {
+          if ((event as JoinEvent).topic === topic) joins.push(event as JoinEvent);
+        };
+        diagnostics.subscribe(TELEMETRY.join, onJoin);
         const during = await node.app.raw();
         const reply = await during.join(topic, { since });
+        diagnostics.unsubscribe(TELEMETRY.join, onJoin);
         assert.deepEqual(reply[4], { status: 'error', response: { reason: 'history unavailable' } });
+        // The join telemetry event says what the client got.
+        assert.deepEqual(joins.map((event) => event.result), ['error']);
         await redis.start();
         await eventually(() => node.pubsub.isConnected, 'the node reconnected', 10_000);
         const after = await node.app.raw();
