@@ -5,14 +5,19 @@
  * and CPU-time figures swing with the machine's other work.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/instructions.js [--servers raw-ws,channels] [--ops reqreply,join]
- *        [--clients 20] [--n 500] [--warm 300] [--ref-dist DIR] [--keep DIR]
+ *        [--clients 20] [--n 500] [--warm 300] [--warm-pings N] [--ref-dist DIR] [--keep DIR] [--node-args FLAGS]
  *
  * For each server: starts it under `valgrind --tool=callgrind`, warms it up
  * (connects, joins and pings, so V8 has optimised the hot paths), zeroes the
  * counters (`callgrind_control -z`), runs the measured work, dumps the
  * counters and divides the instructions by the operations:
  *   reqreply   `--clients` joined connections each doing `--n` sequential pings
- *   join       `--n` × `--clients` new connections, each connecting and joining, `--clients` at a time
+ *   join       `--n` new connections (`--clients` at a time), each connecting, joining and
+ *              then closed by the client; the window ends once the server has handled the closes
+ * The warm-up is `--warm` pings per client (`--warm-pings` when given) then
+ * `--warm` joins. Shared code (ws, Node's streams) optimised for pings
+ * deoptimises when the connects start, so a join window right after a long
+ * ping warm-up is not steady: measure joins with `--warm-pings 0`.
  * User-space instructions only: the kernel's side of a write(2) is not
  * counted, which is the same for every server.
  *
@@ -182,12 +187,35 @@ async function countsOf(pid: number, outDir: string, keepAs: string | null): Pro
   return counts;
 }
 
+/** CPU seconds the process has used (user + system), from /proc. */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Waits until the server has gone quiet (no CPU used for 3 polls of 250 ms;
+ * at most 120 s): the closes of the connections just terminated are then
+ * handled, so they land in the window that caused them, not in the next one.
+ */
+async function settle(pid: number): Promise<void> {
+  let last = cpuTicks(pid);
+  let quiet = 0;
+  for (let i = 0; i < 480 && quiet < 3; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = cpuTicks(pid);
+    quiet = now === last ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
 async function measure(
   name: string,
   opsList: string[],
   clientsN: number,
   n: number,
   warm: number,
+  warmPings: number,
   ref: string,
   keep: string,
   nodeArgs: string[],
@@ -205,11 +233,14 @@ async function measure(
     const clients: Client[] = [];
     for (let i = 0; i < clientsN; i++) clients.push(await Client.open(port));
     for (const c of clients) await c.request('bench:rr', 'phx_join', {});
-    await pings(clients, warm);
+    await pings(clients, warmPings);
     await joins(port, clientsN, Math.max(1, Math.floor(warm / 10)), (i) => `${joinTopic(i)}w`);
+    await settle(pid);
     for (const op of opsList) {
       await run('callgrind_control', ['-z', String(pid)]);
       const count = op === 'reqreply' ? await pings(clients, n) : await joins(port, clientsN, Math.max(1, Math.floor(n / 10)), joinTopic);
+      // A join's connection is closed in its window: the op is connect + join + close.
+      if (op === 'join') await settle(pid);
       const counts = await countsOf(pid, outDir, keep === '' ? null : path.join(keep, `${name}.${op}.callgrind`));
       out[op] = counts.all / count;
       out[`${op} main`] = counts.main / count;
@@ -235,12 +266,13 @@ async function main(): Promise<void> {
   const clientsN = Number(arg('clients', '20'));
   const n = Number(arg('n', '500'));
   const warm = Number(arg('warm', '300'));
+  const warmPings = Number(arg('warm-pings', String(warm)));
   const ref = arg('ref-dist', '');
   const keep = arg('keep', '');
   const nodeArgs = arg('node-args', '').split(' ').filter((a) => a !== '');
   if (keep !== '') mkdirSync(keep, { recursive: true });
   const results: Record<string, Record<string, number>> = {};
-  for (const s of servers) results[s] = await measure(s, opsList, clientsN, n, warm, ref, keep, nodeArgs);
+  for (const s of servers) results[s] = await measure(s, opsList, clientsN, n, warm, warmPings, ref, keep, nodeArgs);
   const base = results[servers[0]!]!;
   for (const s of servers.slice(1)) {
     for (const op of opsList) {
