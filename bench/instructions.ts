@@ -12,7 +12,7 @@
  * counters (`callgrind_control -z`), runs the measured work, dumps the
  * counters and divides the instructions by the operations:
  *   reqreply   `--clients` joined connections each doing `--n` sequential pings
- *   join       `--n` new connections (`--clients` at a time), each connecting, joining and
+ *   join       `--clients` × `--n`/10 new connections (`--clients` at a time), each connecting, joining and
  *              then closed by the client; the window ends once the server has handled the closes
  * The warm-up is `--warm` pings per client (`--warm-pings` when given) then
  * `--warm` joins. Shared code (ws, Node's streams) optimised for pings
@@ -62,9 +62,11 @@ const SERVERS: Record<string, { file: (ref: string) => string; args: string[] }>
 };
 
 function startServer(file: string, args: string[], outDir: string, nodeArgs: string[]): Promise<{ child: ChildProcess; port: number }> {
+  // Flags such as --perf-basic-prof also make V8 write a log: into the scratch directory, not the working one.
+  const logArgs = nodeArgs.length > 0 ? ['--no-logfile-per-isolate', `--logfile=${outDir}/v8.log`] : [];
   const child = spawn(
     'valgrind',
-    ['--tool=callgrind', '--vgdb=yes', '--separate-threads=yes', `--callgrind-out-file=${outDir}/cg.%p`, process.execPath, '--expose-gc', ...nodeArgs, file, ...args],
+    ['--tool=callgrind', '--vgdb=yes', '--separate-threads=yes', `--callgrind-out-file=${outDir}/cg.%p`, process.execPath, '--expose-gc', ...logArgs, ...nodeArgs, file, ...args],
     { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, BENCH_CHILD: '1' } },
   );
   return new Promise((resolve, reject) => {
