@@ -10,6 +10,10 @@ import type { IncomingHttpHeaders } from 'node:http';
  * and on long-poll requests to the same site; keep `checkOrigin` on, since
  * a cookie is also sent when another site opens the socket.
  *
+ * Over WebSocket, `peerData`, `uri` and `cookies` are getters, computed when
+ * first read: read them by name (`const { peerData, cookies } = info`);
+ * a spread (`{ ...info }`) does not copy them.
+ *
  * @example
  * async connect(params: Record<string, string>, socket: Socket, info: ConnectInfo) {
  *   const user = await this.sessions.userFor(info.cookies.sid);
