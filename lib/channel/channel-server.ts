@@ -19,7 +19,7 @@
  * bound to this channel's instance on first use; the others are called
  * directly, with nothing extra per frame.
  */
-import { Logger } from '@nestjs/common';
+import { Logger, type LogLevel } from '@nestjs/common';
 import type { TracingChannel } from 'node:diagnostics_channel';
 import { MESSAGES, describe, describeParams, stackOf } from '../channels.messages.js';
 import { REASON, WIRE } from '../channels.constants.js';
@@ -344,7 +344,6 @@ export class ChannelServer implements Subscriber {
   /** The history could not be read (e.g. Redis is down): the join is refused, and phoenix.js retries it with the same `since`. */
   private historyUnavailable(task: Task, error: unknown): undefined {
     this.logger.warn(HISTORY_MESSAGES.unavailable(this.definition.name, this.topic, describe(error)));
-    this.publishJoin(task, 'error');
     return this.joinRefused(task, { reason: REASON.historyUnavailable }, null);
   }
 
@@ -726,7 +725,6 @@ export class ChannelServer implements Subscriber {
   /** An exception filter's answer to a join: a result helper counts as @Join's result; any other value refuses with it. */
   private joinAnswered(task: Task, answer: unknown, startedAt: number): PromiseLike<unknown> | undefined {
     if (answer instanceof Reply || answer instanceof NoReply || answer instanceof Stop) return this.joinReturned(task, answer, startedAt);
-    this.publishJoin(task, 'error');
     return this.joinRefused(task, answer, startedAt);
   }
 
@@ -737,7 +735,6 @@ export class ChannelServer implements Subscriber {
     if (result === undefined) response = {};
     else if (result instanceof Reply) {
       if (result.status !== 'ok') {
-        this.publishJoin(task, 'error');
         return this.joinRefused(task, result.response, startedAt);
       }
       response = result.response;
@@ -806,14 +803,14 @@ export class ChannelServer implements Subscriber {
   /** A thrown ChannelError, WsException or HttpException (a guard's refusal included) refuses the join with its answer; anything else crashes it. */
   private joinFailed(task: Task, error: unknown): undefined {
     const answer = answerFor(error);
-    this.publishJoin(task, answer !== NO_ANSWER ? 'error' : 'crashed');
     if (answer !== NO_ANSWER) return this.joinRefused(task, answer, null);
     this.logger.error(`${MESSAGES.crashed(this.definition.join.where, this.topic, null)}: ${stackOf(error)}`);
-    return this.joinRefused(task, { reason: REASON.joinCrashed }, null);
+    return this.joinRefused(task, { reason: REASON.joinCrashed }, null, 'crashed');
   }
 
-  /** A refused or crashed join: error reply, no phx_close/phx_error, never registered. */
-  private joinRefused(task: Task, response: unknown, startedAt: number | null): undefined {
+  /** A refused or crashed join: its telemetry event, an error reply, no phx_close/phx_error, never registered. */
+  private joinRefused(task: Task, response: unknown, startedAt: number | null, result: JoinResult = 'error'): undefined {
+    this.publishJoin(task, result);
     const wasClosed = this.state === State.Closed;
     this.close();
     if (!wasClosed) {
@@ -869,9 +866,14 @@ export class ChannelServer implements Subscriber {
     telemetry.join.publish(event);
   }
 
+  /** `level` when this channel logs at it (a per-channel log option, not `false`, on a topic that is logged, enabled in Nest's logger); else null. */
+  private logLevel(level: LogLevel | false): LogLevel | null {
+    return level !== false && !this.quiet && Logger.isLevelEnabled(level) ? level : null;
+  }
+
   private logJoin(outcome: 'joined' | 'refused', payload: unknown, startedAt: number): void {
-    const level = this.definition.options.logJoin;
-    if (level === false || this.quiet || !Logger.isLevelEnabled(level)) return;
+    const level = this.logLevel(this.definition.options.logJoin);
+    if (level === null) return;
     const ms = (performance.now() - startedAt).toFixed(2);
     this.logger[level](
       `${outcome === 'joined' ? 'JOINED' : 'REFUSED JOIN'} ${this.topic} in ${ms}ms, params: ${describeParams(payload)}`,
@@ -886,8 +888,7 @@ export class ChannelServer implements Subscriber {
       this.crash(new Error(MESSAGES.noHandleIn(this.definition.name, task.event, this.topic)), null, task.event, false);
       return undefined;
     }
-    const level = this.definition.options.logHandleIn;
-    const timed = (level !== false && !this.quiet && Logger.isLevelEnabled(level)) || telemetry.handleIn.hasSubscribers;
+    const timed = this.logLevel(this.definition.options.logHandleIn) !== null || telemetry.handleIn.hasSubscribers;
     const startedAt = timed ? performance.now() : -1;
     this.currentRef = task.ref;
     if (handler.enhance !== null) return this.runEnhancedIn(task, handler, startedAt);
@@ -987,8 +988,8 @@ export class ChannelServer implements Subscriber {
     this.currentRef = null;
     if (startedAt >= 0) {
       const durationMs = performance.now() - startedAt;
-      const level = this.definition.options.logHandleIn;
-      if (level !== false && !this.quiet && Logger.isLevelEnabled(level)) {
+      const level = this.logLevel(this.definition.options.logHandleIn);
+      if (level !== null) {
         this.logger[level](`HANDLED ${task.event} INCOMING ON ${this.topic} (${handler.where}) in ${durationMs.toFixed(2)}ms`);
       }
       this.publishHandleIn(

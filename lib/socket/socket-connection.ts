@@ -1,7 +1,7 @@
 /**
- * The per-connection multiplexer: it owns the
- * channel table, decodes each frame once, answers heartbeats itself, and
- * routes everything else by topic, in Phoenix's clause order (4.2).
+ * The per-connection multiplexer: it owns the channel table, decodes each
+ * frame once, answers heartbeats itself, and routes everything else by
+ * topic, in the order Phoenix's socket checks its clauses.
  *
  * A transport calls `receive` for each frame and `transportClosed` once; the
  * connection writes through `Transport.send` / `sendShared` and closes with
@@ -206,7 +206,7 @@ export class SocketConnection implements ChannelConnection {
     try {
       message = this.serializer.decode(data, isBinary, this.mount.options.maxPayloadDepth);
     } catch (error) {
-      // Malformed: no reply, close with 1011, as the Phoenix connection process crashing would (4.1).
+      // Malformed: no reply, close with 1011, as the Phoenix connection process crashing would.
       // The connection ends here and now, so frames already read behind this one are not handled.
       logger.warn(MESSAGES.malformed(this.peer, describe(error)));
       void this.endWith({ shutdown: 'closed' }, CLOSE_CODE.internalError, 'malformed message');

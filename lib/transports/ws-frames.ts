@@ -21,34 +21,8 @@ interface WebSocketInternals {
 const TEXT = { fin: true, rsv1: false, opcode: 1, mask: false, readOnly: false };
 const BINARY = { fin: true, rsv1: false, opcode: 2, mask: false, readOnly: false };
 
-/**
- * One unmasked WebSocket frame for `data` (text for a string, binary for a
- * Buffer), as a single buffer: the header (RFC 6455 5.2, the same bytes as
- * ws's `Sender.frame`) and the payload written into one allocation, rather
- * than the payload's bytes, a header and their concatenation.
- */
+/** One unmasked WebSocket frame for `data` (text for a string, binary for a Buffer), as a single buffer. */
 export function frameOnce(data: string | Buffer): Buffer {
-  const text = typeof data === 'string';
-  const length = text ? Buffer.byteLength(data) : data.length;
-  const head = length < 126 ? 2 : length < 65536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(head + length);
-  frame[0] = text ? 0x81 : 0x82; // FIN + text or binary opcode
-  if (head === 2) frame[1] = length;
-  else if (head === 4) {
-    frame[1] = 126;
-    frame.writeUInt16BE(length, 2);
-  } else {
-    frame[1] = 127;
-    frame.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2);
-    frame.writeUInt32BE(length >>> 0, 6);
-  }
-  if (text) frame.write(data, head, length, 'utf8');
-  else data.copy(frame, head);
-  return frame;
-}
-
-/** ws's own framing of `data`, as one buffer: what `frameOnce` must equal (its spec compares them). @internal */
-export function wsFrame(data: string | Buffer): Buffer {
   const binary = typeof data !== 'string';
   const parts = Sender.frame(binary ? data : Buffer.from(data), binary ? BINARY : TEXT);
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
